@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/orbitmq/orbit/iam/acl"
 )
 
 // Sentinel errors; match with errors.Is. The REST layer maps each to one status.
@@ -11,7 +13,7 @@ var (
 	ErrInvalidCredentials = errors.New("invalid email or password")           // 401
 	ErrUnauthenticated    = errors.New("invalid or expired token")            // 401
 	ErrRefreshReused      = errors.New("refresh token reuse detected")        // 401, family revoked
-	ErrForbidden          = errors.New("not allowed for this role")           // 403
+	ErrForbidden          = acl.ErrForbidden                                  // 403; the same value, so errors.Is matches either
 	ErrNotFound           = errors.New("not found")                           // 404 (also for other accounts' resources)
 	ErrEmailTaken         = errors.New("email already registered")            // 409
 	ErrLastOwner          = errors.New("an account needs at least one owner") // 409

@@ -1,13 +1,13 @@
 package iam
 
 import (
-	"context"
 	"errors"
 	"log/slog"
+	"sync"
 	"time"
-)
 
-var errUnimplemented = errors.New("iam: not implemented")
+	"github.com/orbitmq/orbit/iam/password"
+)
 
 // Config tunes the IAM service. Zero durations take DefaultConfig's values.
 type Config struct {
@@ -16,32 +16,130 @@ type Config struct {
 	RefreshTokenTTL  time.Duration // lifetime of a refresh token (and its cookie)
 	SigningKeyMaxAge time.Duration // a signing key older than this is rotated
 	Now              func() time.Time
+
+	// PasswordParams is the argon2id cost for new hashes; zero takes
+	// password.DefaultParams. Tests use password.TestParams. Existing hashes
+	// keep verifying with the parameters encoded in them and are re-hashed
+	// with these on the next successful login.
+	PasswordParams password.Params
+
+	// Login throttling. LoginMaxFailures failed logins for one email within
+	// LoginFailureWindow lock that email until the oldest failure ages out;
+	// LoginMaxPerIP attempts from one IP within LoginIPWindow lock the IP.
+	LoginMaxFailures   int
+	LoginFailureWindow time.Duration
+	LoginMaxPerIP      int
+	LoginIPWindow      time.Duration
 }
+
+// TestPasswordParams is a cheap argon2id cost for tests (Config.PasswordParams),
+// so callers need not import iam/password. Never use it in production.
+var TestPasswordParams = password.TestParams
 
 // DefaultConfig returns production defaults.
 func DefaultConfig() Config {
 	return Config{
-		Issuer:           "orbit",
-		AccessTokenTTL:   15 * time.Minute,
-		RefreshTokenTTL:  14 * 24 * time.Hour,
-		SigningKeyMaxAge: 30 * 24 * time.Hour,
-		Now:              time.Now,
+		Issuer:             "orbit",
+		AccessTokenTTL:     15 * time.Minute,
+		RefreshTokenTTL:    14 * 24 * time.Hour,
+		SigningKeyMaxAge:   30 * 24 * time.Hour,
+		Now:                time.Now,
+		PasswordParams:     password.DefaultParams,
+		LoginMaxFailures:   5,
+		LoginFailureWindow: 15 * time.Minute,
+		LoginMaxPerIP:      30,
+		LoginIPWindow:      time.Minute,
 	}
 }
 
-// Store is the persistence the service needs; iam/iamdb implements it with gorm.
-type Store interface{}
+// withDefaults fills every zero field from DefaultConfig.
+func (c Config) withDefaults() Config {
+	d := DefaultConfig()
+	if c.Issuer == "" {
+		c.Issuer = d.Issuer
+	}
+	if c.AccessTokenTTL == 0 {
+		c.AccessTokenTTL = d.AccessTokenTTL
+	}
+	if c.RefreshTokenTTL == 0 {
+		c.RefreshTokenTTL = d.RefreshTokenTTL
+	}
+	if c.SigningKeyMaxAge == 0 {
+		c.SigningKeyMaxAge = d.SigningKeyMaxAge
+	}
+	if c.Now == nil {
+		c.Now = d.Now
+	}
+	if c.PasswordParams == (password.Params{}) {
+		c.PasswordParams = d.PasswordParams
+	}
+	if c.LoginMaxFailures == 0 {
+		c.LoginMaxFailures = d.LoginMaxFailures
+	}
+	if c.LoginFailureWindow == 0 {
+		c.LoginFailureWindow = d.LoginFailureWindow
+	}
+	if c.LoginMaxPerIP == 0 {
+		c.LoginMaxPerIP = d.LoginMaxPerIP
+	}
+	if c.LoginIPWindow == 0 {
+		c.LoginIPWindow = d.LoginIPWindow
+	}
+	return c
+}
+
+// Validate reports a configuration that cannot work. Zero values are valid:
+// they take the defaults.
+func (c Config) Validate() error {
+	c = c.withDefaults()
+	var errs []error
+	for name, d := range map[string]time.Duration{
+		"AccessTokenTTL": c.AccessTokenTTL, "RefreshTokenTTL": c.RefreshTokenTTL,
+		"SigningKeyMaxAge": c.SigningKeyMaxAge, "LoginFailureWindow": c.LoginFailureWindow,
+		"LoginIPWindow": c.LoginIPWindow,
+	} {
+		if d < 0 {
+			errs = append(errs, errors.New("iam config: "+name+" must be positive"))
+		}
+	}
+	if c.LoginMaxFailures < 0 || c.LoginMaxPerIP < 0 {
+		errs = append(errs, errors.New("iam config: login limits must be positive"))
+	}
+	p := c.PasswordParams
+	if p.Memory == 0 || p.Time == 0 || p.Threads == 0 || p.SaltLen < 8 || p.KeyLen < 16 {
+		errs = append(errs, errors.New("iam config: PasswordParams incomplete"))
+	}
+	return errors.Join(errs...)
+}
 
 // Service implements sign-up, login, sessions, users and API tokens.
 type Service struct {
 	store Store
 	cfg   Config
 	log   *slog.Logger
+
+	keys     *keyCache
+	keysMu   sync.Mutex // serialises EnsureSigningKey/RotateSigningKey in this process
+	emails   *limiter   // failed logins per email
+	ips      *limiter   // login attempts per client IP
+	dummy    sync.Once
+	dummyPHC string
 }
 
-// NewService returns a Service over store.
+// NewService returns a Service over store. A nil log discards.
 func NewService(store Store, cfg Config, log *slog.Logger) *Service {
-	return &Service{store: store, cfg: cfg, log: log}
+	cfg = cfg.withDefaults()
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Service{
+		store:  store,
+		cfg:    cfg,
+		log:    log,
+		keys:   newKeyCache(),
+		emails: newLimiter(cfg.LoginMaxFailures, cfg.LoginFailureWindow, maxTrackedKeys),
+		ips:    newLimiter(cfg.LoginMaxPerIP, cfg.LoginIPWindow, maxTrackedKeys),
+	}
 }
 
 type SignUpInput struct {
@@ -64,67 +162,6 @@ type CreateTokenInput struct {
 	ExpiresAt *time.Time
 }
 
-// SignUp creates an account with its first user as owner and starts a session.
-func (s *Service) SignUp(ctx context.Context, in SignUpInput, meta ClientMeta) (User, Account, Session, error) {
-	return User{}, Account{}, Session{}, errUnimplemented
-}
-
-// Login checks credentials (throttled per account and per IP) and starts a session.
-func (s *Service) Login(ctx context.Context, email, password string, meta ClientMeta) (User, Session, error) {
-	return User{}, Session{}, errUnimplemented
-}
-
-// Refresh rotates a refresh token. A token used twice revokes its family.
-func (s *Service) Refresh(ctx context.Context, refreshToken string, meta ClientMeta) (User, Session, error) {
-	return User{}, Session{}, errUnimplemented
-}
-
-// Logout revokes the refresh token's family. Unknown tokens are not an error.
-func (s *Service) Logout(ctx context.Context, refreshToken string) error { return errUnimplemented }
-
-// Authenticate resolves a bearer token (JWT access token or API token).
-func (s *Service) Authenticate(ctx context.Context, bearer string) (Principal, error) {
-	return Principal{}, errUnimplemented
-}
-
-// Me returns the caller's user and account.
-func (s *Service) Me(ctx context.Context, p Principal) (User, Account, error) {
-	return User{}, Account{}, errUnimplemented
-}
-
-func (s *Service) ListUsers(ctx context.Context, p Principal, opt ListOptions) ([]User, error) {
-	return nil, errUnimplemented
-}
-
-func (s *Service) GetUser(ctx context.Context, p Principal, id string) (User, error) {
-	return User{}, errUnimplemented
-}
-
-func (s *Service) CreateUser(ctx context.Context, p Principal, in CreateUserInput) (User, error) {
-	return User{}, errUnimplemented
-}
-
-func (s *Service) UpdateUser(ctx context.Context, p Principal, id string, in UpdateUserInput) (User, error) {
-	return User{}, errUnimplemented
-}
-
-func (s *Service) DeleteUser(ctx context.Context, p Principal, id string) error {
-	return errUnimplemented
-}
-
-// ListTokens lists the caller's own API tokens (revoked ones excluded).
-func (s *Service) ListTokens(ctx context.Context, p Principal, opt ListOptions) ([]APIToken, error) {
-	return nil, errUnimplemented
-}
-
-// CreateToken creates an API token and returns its secret, which is never stored.
-func (s *Service) CreateToken(ctx context.Context, p Principal, in CreateTokenInput) (APIToken, string, error) {
-	return APIToken{}, "", errUnimplemented
-}
-
-func (s *Service) RevokeToken(ctx context.Context, p Principal, id string) error {
-	return errUnimplemented
-}
-
-// RotateSigningKey makes a new JWT signing key the active one and returns its id.
-func (s *Service) RotateSigningKey(ctx context.Context) (string, error) { return "", errUnimplemented }
+// now is the service clock in UTC, truncated to microseconds: PostgreSQL
+// keeps no more, so a time written and read back compares equal.
+func (s *Service) now() time.Time { return s.cfg.Now().UTC().Truncate(time.Microsecond) }

@@ -1,0 +1,175 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/orbitmq/orbit/console"
+	"github.com/orbitmq/orbit/controlplane/api"
+	"github.com/orbitmq/orbit/controlplane/audit"
+	"github.com/orbitmq/orbit/controlplane/idempotency"
+	"github.com/orbitmq/orbit/iam"
+	"github.com/orbitmq/orbit/iam/iamdb"
+	"github.com/orbitmq/orbit/migrations"
+	"gorm.io/gorm"
+)
+
+type serveFlags struct {
+	listen          string
+	dataDir         string
+	databaseURL     string
+	secureCookies   bool
+	trustedProxies  []string
+	accessTokenTTL  time.Duration
+	refreshTokenTTL time.Duration
+	shutdownTimeout time.Duration
+	log             logFlags
+}
+
+func newServeCmd() *cobra.Command {
+	var f serveFlags
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the control plane: REST API and web console",
+		Long: `Run the control plane: the REST API under /api/v1 and the web console.
+
+With no configuration it keeps its database in SQLite under --data-dir and
+prints the console URL. Set --database-url (ORBIT_DATABASE_URL) to a
+postgres:// URL to use PostgreSQL, which several replicas can share.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runServe(cmd, f)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.listen, "listen", "127.0.0.1:8080", "address to serve HTTP on")
+	fl.StringVar(&f.dataDir, "data-dir", "./orbit-data", "directory for the embedded SQLite database and local state")
+	fl.StringVar(&f.databaseURL, "database-url", "", "postgres://user:pass@host/db to use PostgreSQL instead of embedded SQLite")
+	fl.BoolVar(&f.secureCookies, "secure-cookies", false, "mark the session cookie Secure even on plain HTTP (set behind a TLS-terminating proxy); it is always Secure over TLS")
+	fl.StringSliceVar(&f.trustedProxies, "trusted-proxies", nil, "comma-separated proxy IPs/CIDRs whose X-Forwarded-For is believed for client IPs (default: none)")
+	fl.DurationVar(&f.accessTokenTTL, "access-token-ttl", iam.DefaultConfig().AccessTokenTTL, "lifetime of session access tokens")
+	fl.DurationVar(&f.refreshTokenTTL, "refresh-token-ttl", iam.DefaultConfig().RefreshTokenTTL, "lifetime of session refresh tokens")
+	fl.DurationVar(&f.shutdownTimeout, "shutdown-timeout", 15*time.Second, "how long to let in-flight requests finish on SIGTERM")
+	f.log.register(cmd)
+	bindEnv(cmd)
+	return cmd
+}
+
+func runServe(cmd *cobra.Command, f serveFlags) error {
+	log, err := f.log.logger(cmd.ErrOrStderr())
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	db, err := openDatabase(ctx, f.databaseURL, f.dataDir, log)
+	if err != nil {
+		return err
+	}
+	if sqlDB, err := db.DB(); err == nil {
+		defer sqlDB.Close()
+	}
+
+	icfg := iam.DefaultConfig()
+	icfg.AccessTokenTTL, icfg.RefreshTokenTTL = f.accessTokenTTL, f.refreshTokenTTL
+	ids := iam.NewService(iamdb.New(db), icfg, log.With("component", "iam"))
+	if err := ids.EnsureSigningKey(ctx); err != nil {
+		return fmt.Errorf("prepare session signing key: %w", err)
+	}
+	consoleHandler, err := console.Handler(console.Files())
+	if err != nil {
+		return fmt.Errorf("load console: %w", err)
+	}
+	srv := api.New(api.Config{Version: version, CookieSecure: f.secureCookies, TrustedProxies: f.trustedProxies}, api.Deps{
+		DB: db, IAM: ids, Audit: audit.NewStore(db), Idempotency: idempotency.NewStore(db),
+		Console: consoleHandler, Log: log,
+	})
+
+	ln, err := net.Listen("tcp", f.listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", f.listen, err)
+	}
+	httpSrv := &http.Server{
+		Handler:           srv,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- httpSrv.Serve(ln) }()
+
+	url := consoleURL(ln.Addr())
+	out := cmd.OutOrStdout()
+	fmt.Fprintf(out, "Orbit %s is running.\nConsole: %s\nREST API: %sapi/v1 (docs at %sapi/v1/docs)\n", version, url, url, url)
+	if empty, err := noAccounts(ctx, db); err == nil && empty {
+		fmt.Fprintf(out, "No accounts yet: open %ssignup to create the first one.\n", url)
+	}
+	if !console.Built {
+		fmt.Fprintln(out, "Note: this binary has no web console built in; use `make run` to build it.")
+	}
+
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve http: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down", "timeout", f.shutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), f.shutdownTimeout)
+	defer cancel()
+	if err := httpSrv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shut down http: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// openDatabase opens the configured database and brings its schema up to date.
+func openDatabase(ctx context.Context, url, dataDir string, log *slog.Logger) (*gorm.DB, error) {
+	db, err := migrations.Open(ctx, migrations.Config{DatabaseURL: url, DataDir: dataDir}, log)
+	if err != nil {
+		return nil, err
+	}
+	v, err := migrations.Up(ctx, db)
+	if err != nil {
+		if sqlDB, derr := db.DB(); derr == nil {
+			sqlDB.Close()
+		}
+		return nil, fmt.Errorf("migrate database: %w", err)
+	}
+	log.Info("database ready", "dialect", migrations.Dialect(db), "version", v)
+	return db, nil
+}
+
+func noAccounts(ctx context.Context, db *gorm.DB) (bool, error) {
+	var n int64
+	err := db.WithContext(ctx).Table("accounts").Limit(1).Count(&n).Error
+	return n == 0, err
+}
+
+// consoleURL turns the listening address into a URL a person can open:
+// an unspecified host (0.0.0.0, ::) is shown as 127.0.0.1.
+func consoleURL(addr net.Addr) string {
+	host, port, err := net.SplitHostPort(addr.String())
+	if err != nil {
+		return "http://" + addr.String() + "/"
+	}
+	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, port) + "/"
+}
