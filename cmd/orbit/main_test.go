@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -173,4 +174,28 @@ func TestServeRefusesUnreachableDatabase(t *testing.T) {
 	_, err := run(t, t.Context(), "serve", "--listen", "127.0.0.1:0", "--database-url", "postgres://orbit:hunter2@127.0.0.1:1/orbit?connect_timeout=2")
 	require.Error(t, err)
 	require.NotContains(t, err.Error(), "hunter2", "the database password must not be printed")
+}
+
+func TestSigningKeyRotateKeepsSessionsValid(t *testing.T) {
+	dir := t.TempDir()
+	url, _, stop := serve(t, "--data-dir", dir)
+	res, err := http.Post(url+"api/v1/auth/signup", "application/json", strings.NewReader(`{"email":"rot@example.com","password":"correct-horse-battery-9","name":"R","accountName":"R"}`))
+	require.NoError(t, err)
+	var body struct{ AccessToken string }
+	require.NoError(t, json.NewDecoder(res.Body).Decode(&body))
+	res.Body.Close()
+	require.NoError(t, stop())
+
+	out, err := run(t, t.Context(), "signing-key", "rotate", "--data-dir", dir)
+	require.NoError(t, err)
+	require.Regexp(t, `new signing key \S+ is active`, out)
+
+	url, _, stop = serve(t, "--data-dir", dir)
+	defer func() { require.NoError(t, stop()) }()
+	req, _ := http.NewRequest("GET", url+"api/v1/me", nil)
+	req.Header.Set("Authorization", "Bearer "+body.AccessToken)
+	res, err = http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	res.Body.Close()
+	require.Equal(t, http.StatusOK, res.StatusCode, "a token of the previous key still works")
 }
