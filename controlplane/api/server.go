@@ -70,6 +70,9 @@ func New(cfg Config, deps Deps) *Server {
 		log = slog.New(slog.DiscardHandler)
 	}
 	installErrorModel(log)
+	// Lists are always sent as arrays (handlers never return nil slices), so
+	// the document says so and typed clients need no null checks.
+	huma.DefaultArrayNullable = false
 	gin.SetMode(gin.ReleaseMode)
 
 	s := &Server{cfg: cfg, db: deps.DB, iam: deps.IAM, audit: deps.Audit, idem: deps.Idempotency, log: log}

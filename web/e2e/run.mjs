@@ -1,0 +1,356 @@
+// Browser end-to-end flows for the console.
+//
+// Starts `orbit serve` itself (ORBIT_BIN, default ../bin/orbit, built with
+// `-tags embed` after `npm run build`), drives Debian's Chromium through
+// playwright-core, and prints "N passed, N failed" at the end; the exit code
+// is non-zero on any failure. Screenshots go to web/test-results/.
+//
+//   ORBIT_BIN=../bin/orbit npm run e2e
+//   ORBIT_TEST_DATABASE_URL=postgres://… npm run e2e   (else embedded SQLite)
+//   CHROMIUM=/usr/bin/chromium HEADED=1 npm run e2e
+import { spawn } from 'node:child_process';
+import { createWriteStream, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const webDir = resolve(here, '..');
+const resultsDir = join(webDir, 'test-results');
+const bin = resolve(webDir, process.env.ORBIT_BIN ?? '../bin/orbit');
+const chromiumPath = process.env.CHROMIUM ?? '/usr/bin/chromium';
+const stepTimeout = 15_000;
+
+// ---- a tiny runner: sequential steps, later ones skipped after a failure ----
+
+const results = [];
+let broken = false;
+
+async function step(name, fn) {
+  if (broken) {
+    results.push({ name, status: 'skipped' });
+    console.log(`  - ${name} (skipped)`);
+    return;
+  }
+  const started = Date.now();
+  try {
+    await fn();
+    results.push({ name, status: 'passed' });
+    console.log(`  ✓ ${name} (${Date.now() - started} ms)`);
+  } catch (err) {
+    results.push({ name, status: 'failed' });
+    broken = true;
+    console.log(`  ✗ ${name}\n    ${String(err?.stack ?? err).split('\n').join('\n    ')}`);
+    await shot(`FAILED-${slug(name)}`).catch(() => {});
+  }
+}
+
+function assert(cond, message) {
+  if (!cond) throw new Error(`assertion failed: ${message}`);
+}
+
+function slug(s) {
+  return s.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
+}
+
+// ---- server ----
+
+function freePort() {
+  return new Promise((ok, fail) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', fail);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => ok(port));
+    });
+  });
+}
+
+async function startServer() {
+  if (!existsSync(bin)) {
+    throw new Error(
+      `no orbit binary at ${bin}; build it with: npm run build && (cd .. && go build -tags embed -o bin/orbit ./cmd/orbit)`,
+    );
+  }
+  const port = await freePort();
+  const dataDir = mkdtempSync(join(tmpdir(), 'orbit-e2e-'));
+  const env = { ...process.env };
+  delete env.ORBIT_DATABASE_URL;
+  if (process.env.ORBIT_TEST_DATABASE_URL) env.ORBIT_DATABASE_URL = process.env.ORBIT_TEST_DATABASE_URL;
+  const log = createWriteStream(join(resultsDir, 'server.log'));
+  const child = spawn(bin, ['serve', '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir], {
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout.pipe(log);
+  child.stderr.pipe(log);
+  let exited = null;
+  child.on('exit', (code, signal) => {
+    exited = { code, signal };
+  });
+  const base = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (exited) throw new Error(`orbit serve exited early (${JSON.stringify(exited)}); see test-results/server.log`);
+    try {
+      const r = await fetch(`${base}/readyz`);
+      if (r.status === 200) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) throw new Error('orbit serve was not ready within 60 s');
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  const stop = async () => {
+    if (!exited) {
+      child.kill('SIGTERM');
+      const t = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await new Promise((r) => (exited ? r() : child.once('exit', r)));
+      clearTimeout(t);
+    }
+    rmSync(dataDir, { recursive: true, force: true });
+  };
+  return { base, stop };
+}
+
+// ---- the flows ----
+
+let page;
+async function shot(name) {
+  // Finish CSS transitions (menu highlight, modal zoom) so the picture is what a person sees.
+  if (page) await page.screenshot({ path: join(resultsDir, `${name}.png`), animations: 'disabled' });
+}
+
+async function main() {
+  rmSync(resultsDir, { recursive: true, force: true });
+  mkdirSync(resultsDir, { recursive: true });
+  const server = await startServer();
+  console.log(`orbit serve on ${server.base} (${process.env.ORBIT_TEST_DATABASE_URL ? 'Postgres' : 'SQLite'})`);
+  const browser = await chromium.launch({
+    executablePath: chromiumPath,
+    headless: !process.env.HEADED,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+  const pageErrors = [];
+  try {
+    const context = await browser.newContext({
+      baseURL: server.base,
+      viewport: { width: 1366, height: 820 },
+      permissions: ['clipboard-read', 'clipboard-write'],
+    });
+    context.setDefaultTimeout(stepTimeout);
+    page = await context.newPage();
+    page.on('pageerror', (e) => pageErrors.push(String(e)));
+    page.on('console', (m) => {
+      // Chromium logs every non-2xx response; the flows cause some on purpose.
+      if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) pageErrors.push(m.text());
+    });
+
+    const stamp = `${Date.now()}-${Math.floor(Math.random() * 1e6)}`;
+    const email = `e2e-${stamp}@orbit.test`;
+    const password = `e2e-pass-${stamp}`;
+    const accountName = `E2E Streaming ${stamp.slice(-6)}`;
+    let secret = '';
+
+    await step('a visitor is sent to the login page', async () => {
+      await page.goto('/access/users');
+      await page.waitForURL(/\/login\?next=%2Faccess%2Fusers$/);
+      await page.getByRole('button', { name: 'Log in' }).waitFor();
+      await shot('login');
+    });
+
+    await step('sign-up shows server field errors under the fields', async () => {
+      await page.getByRole('link', { name: 'Create an account' }).click();
+      await page.getByLabel('Your name').fill('E2E Owner');
+      await page.getByLabel('Work email').fill(email);
+      await page.getByLabel('Password').fill('password123');
+      await page.getByLabel('Account name').fill(accountName);
+      await page.getByRole('button', { name: 'Create account' }).click();
+      // "password123" is long enough for the form but common: only the server knows.
+      const err = page.locator('.ant-form-item-explain-error');
+      await err.first().waitFor();
+      await shot('signup-field-error');
+    });
+
+    await step('sign up lands in the shell showing the account', async () => {
+      await page.getByLabel('Password').fill(password);
+      await page.getByRole('button', { name: 'Create account' }).click();
+      await page.waitForURL(/\/access\/users$/);
+      await page.getByTestId('account-name').getByText(accountName).waitFor();
+      await page.getByTestId('user-email').getByText(email).waitFor();
+      await page.getByRole('cell', { name: email }).waitFor();
+      await page.getByText('Owner').first().waitFor();
+      await shot('users');
+    });
+
+    await step('the placeholder pages say what comes later', async () => {
+      await page.getByRole('menuitem', { name: 'Instances' }).click();
+      await page.waitForURL(/\/instances$/);
+      await page.getByText('Coming in a later release').waitFor();
+      await shot('instances');
+      await page.getByRole('menuitem', { name: 'Usage & Bills' }).click();
+      await page.waitForURL(/\/billing$/);
+      await page.getByText('Coming in a later release').waitFor();
+      await shot('billing');
+    });
+
+    await step('a reload keeps the session (refresh cookie)', async () => {
+      await page.reload();
+      await page.waitForURL(/\/billing$/);
+      await page.getByTestId('user-email').getByText(email).waitFor();
+    });
+
+    await step('two tabs loading at once keep the session', async () => {
+      // Each tab refreshes with the same rotating cookie; the refreshes take a
+      // cross-tab lock so the second one does not look like token reuse.
+      const tabs = await Promise.all([context.newPage(), context.newPage()]);
+      await Promise.all(tabs.map((t) => t.goto('/access/users')));
+      for (const t of tabs) await t.getByTestId('user-email').getByText(email).waitFor();
+      await Promise.all(tabs.map((t) => t.close()));
+      await page.reload();
+      await page.getByTestId('user-email').getByText(email).waitFor();
+    });
+
+    await step('log out', async () => {
+      await page.getByRole('button', { name: 'User menu' }).click();
+      await page.getByRole('menuitem', { name: 'Log out' }).click();
+      await page.waitForURL(/\/login$/);
+      await page.goto('/access/tokens');
+      await page.waitForURL(/\/login\?next=/);
+    });
+
+    await step('a wrong password is refused with the reason', async () => {
+      await page.getByLabel('Email').fill(email);
+      await page.getByLabel('Password').fill('not-the-password');
+      await page.getByRole('button', { name: 'Log in' }).click();
+      await page.getByRole('alert').filter({ hasText: 'The email or password is wrong.' }).waitFor();
+      await page.getByRole('alert').filter({ hasText: 'Request ID' }).waitFor();
+    });
+
+    await step('log in again and return to where you were going', async () => {
+      await page.getByLabel('Password').fill(password);
+      await page.getByRole('button', { name: 'Log in' }).click();
+      await page.waitForURL(/\/access\/tokens$/);
+      await page.getByTestId('account-name').getByText(accountName).waitFor();
+    });
+
+    await step('create an API token and see its secret once', async () => {
+      await page.getByRole('button', { name: 'Create token' }).click();
+      const dialog = page.getByRole('dialog', { name: 'Create API token' });
+      await dialog.getByLabel('Name').fill('e2e automation');
+      await dialog.getByRole('button', { name: 'Create token' }).click();
+      const shown = page.getByRole('dialog', { name: 'API token created' });
+      await shown.getByText('Copy this token now').waitFor();
+      secret = (await shown.getByTestId('token-secret').innerText()).trim();
+      assert(secret.length >= 20, `secret looks too short: ${secret.length} chars`);
+      await shown.getByRole('button', { name: 'Copy token' }).click();
+      await shown.getByText('Copied', { exact: true }).waitFor();
+      const clip = await page.evaluate(() => navigator.clipboard.readText());
+      assert(clip === secret, 'the clipboard holds the secret');
+      await shot('token-created');
+      await shown.getByRole('button', { name: 'I have copied it' }).click();
+      await shown.waitFor({ state: 'hidden' });
+    });
+
+    await step('the token is listed, without its secret', async () => {
+      const row = page.getByRole('row').filter({ hasText: 'e2e automation' });
+      await row.waitFor();
+      const text = await row.innerText();
+      assert(!text.includes(secret), 'the list does not show the secret');
+      assert(/never/i.test(text), 'a new token was never used and does not expire');
+      await shot('tokens');
+    });
+
+    await step('the token authenticates plain HTTP calls', async () => {
+      const r = await fetch(`${server.base}/api/v1/me`, { headers: { Authorization: `Bearer ${secret}` } });
+      assert(r.status === 200, `GET /api/v1/me answered ${r.status}`);
+      const me = await r.json();
+      assert(me.user.email === email, `GET /api/v1/me is ${me.user.email}, want ${email}`);
+      assert(me.account.name === accountName, 'the token belongs to the account');
+    });
+
+    await step('invite a user and change their role', async () => {
+      await page.getByRole('menuitem', { name: 'Users' }).click();
+      await page.waitForURL(/\/access\/users$/);
+      await page.getByRole('button', { name: 'Invite user' }).click();
+      const dialog = page.getByRole('dialog', { name: 'Invite user' });
+      await dialog.getByLabel('Email').fill(`invitee-${stamp}@orbit.test`);
+      await dialog.getByLabel('Name').fill('Ivy Invitee');
+      await dialog.getByRole('button', { name: 'Generate' }).click();
+      await dialog.getByRole('button', { name: 'Create user' }).click();
+      await dialog.waitFor({ state: 'hidden' });
+      const row = page.getByRole('row').filter({ hasText: `invitee-${stamp}@orbit.test` });
+      await row.waitFor();
+      await row.locator('.ant-select').click();
+      await page.locator('.ant-select-dropdown:visible .ant-select-item-option[title="Viewer"]').click();
+      await page.getByText(/is now viewer/).waitFor();
+      await shot('users-invited');
+    });
+
+    await step('removing a user asks first', async () => {
+      const row = page.getByRole('row').filter({ hasText: `invitee-${stamp}@orbit.test` });
+      await row.getByRole('button', { name: 'Remove' }).click();
+      const confirm = page.getByRole('dialog').filter({ hasText: 'Remove Ivy Invitee?' });
+      await confirm.getByRole('button', { name: 'Remove user' }).waitFor();
+      await page.waitForTimeout(500); // let the dialog finish zooming in for the picture
+      await shot('users-remove-confirm');
+      await confirm.getByRole('button', { name: 'Remove user' }).click();
+      await row.waitFor({ state: 'detached' });
+    });
+
+    await step('the audit log shows what happened and filters it', async () => {
+      await page.getByRole('menuitem', { name: 'Audit log' }).click();
+      await page.waitForURL(/\/access\/audit/);
+      await page.getByRole('cell', { name: 'createToken' }).first().waitFor();
+      await page.getByRole('cell', { name: 'createUser' }).first().waitFor();
+      await shot('audit');
+      await page.getByLabel('Action').fill('createToken');
+      await page.getByRole('button', { name: 'Apply' }).click();
+      await page.waitForURL(/action=createToken/);
+      await page.getByRole('cell', { name: 'createUser' }).waitFor({ state: 'detached' });
+      await page.getByRole('cell', { name: 'createToken' }).first().waitFor();
+    });
+
+    await step('revoking a token asks first and stops it working', async () => {
+      await page.getByRole('menuitem', { name: 'API tokens' }).click();
+      const row = page.getByRole('row').filter({ hasText: 'e2e automation' });
+      await row.getByRole('button', { name: 'Revoke' }).click();
+      const confirm = page.getByRole('dialog').filter({ hasText: 'Revoke “e2e automation”?' });
+      await confirm.getByRole('button', { name: 'Revoke token' }).click();
+      await row.waitFor({ state: 'detached' });
+      const r = await fetch(`${server.base}/api/v1/me`, { headers: { Authorization: `Bearer ${secret}` } });
+      assert(r.status === 401, `a revoked token answered ${r.status}`);
+    });
+
+    await step('no errors in the browser console', async () => {
+      assert(pageErrors.length === 0, `page errors:\n${pageErrors.join('\n')}`);
+    });
+
+    await context.close();
+  } finally {
+    await browser.close().catch(() => {});
+    await server.stop();
+  }
+}
+
+try {
+  await main();
+} catch (err) {
+  results.push({ name: 'setup', status: 'failed' });
+  console.log(`  ✗ setup\n    ${String(err?.stack ?? err)}`);
+}
+const count = (s) => results.filter((r) => r.status === s).length;
+const skipped = count('skipped');
+console.log(`${count('passed')} passed, ${count('failed')} failed${skipped ? `, ${skipped} skipped` : ''}`);
+process.exit(count('failed') > 0 ? 1 : 0);

@@ -1,0 +1,6 @@
+// Query keys shared across resources. Each resource's keys start with its
+// name, so invalidating ['users'] refreshes every users query.
+export const meKey = ['me'] as const;
+export const usersKey = ['users'] as const;
+export const tokensKey = ['tokens'] as const;
+export const auditKey = ['auditEvents'] as const;

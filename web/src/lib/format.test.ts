@@ -1,0 +1,34 @@
+import { describe, expect, it } from 'vitest';
+import { formatRelative, formatTime, isPast } from './format';
+import { nextFrom } from './next';
+
+const now = Date.parse('2026-11-21T12:00:00Z');
+
+describe('format', () => {
+  it('formats relative times both ways', () => {
+    expect(formatRelative('2026-11-21T11:57:00Z', now)).toBe('3 minutes ago');
+    expect(formatRelative('2026-11-23T12:00:00Z', now)).toBe('in 2 days');
+    expect(formatRelative('2026-11-21T11:59:50Z', now)).toBe('just now');
+    expect(formatRelative(undefined, now)).toBe('—');
+  });
+
+  it('keeps unparseable input visible', () => {
+    expect(formatTime('yesterday')).toBe('yesterday');
+    expect(formatTime(null)).toBe('—');
+  });
+
+  it('knows whether a time has passed', () => {
+    expect(isPast('2026-11-21T11:00:00Z', now)).toBe(true);
+    expect(isPast('2026-11-22T11:00:00Z', now)).toBe(false);
+    expect(isPast(undefined, now)).toBe(false);
+  });
+});
+
+describe('nextFrom', () => {
+  it('only follows paths inside the console', () => {
+    expect(nextFrom('?next=%2Faccess%2Ftokens')).toBe('/access/tokens');
+    expect(nextFrom('?next=https%3A%2F%2Fevil.test')).toBe('/');
+    expect(nextFrom('?next=%2F%2Fevil.test')).toBe('/');
+    expect(nextFrom('')).toBe('/');
+  });
+});
