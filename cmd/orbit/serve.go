@@ -111,15 +111,16 @@ func runServe(cmd *cobra.Command, f serveFlags) error {
 	errc := make(chan error, 1)
 	go func() { errc <- httpSrv.Serve(ln) }()
 
+	// One write, so that whoever watches the output sees the banner whole.
 	url := consoleURL(ln.Addr())
-	out := cmd.OutOrStdout()
-	fmt.Fprintf(out, "Orbit %s is running.\nConsole: %s\nREST API: %sapi/v1 (docs at %sapi/v1/docs)\n", version, url, url, url)
+	banner := fmt.Sprintf("Orbit %s is running.\nConsole: %s\nREST API: %sapi/v1 (docs at %sapi/v1/docs)\n", version, url, url, url)
 	if empty, err := noAccounts(ctx, db); err == nil && empty {
-		fmt.Fprintf(out, "No accounts yet: open %ssignup to create the first one.\n", url)
+		banner += fmt.Sprintf("No accounts yet: open %ssignup to create the first one.\n", url)
 	}
 	if !console.Built {
-		fmt.Fprintln(out, "Note: this binary has no web console built in; use `make run` to build it.")
+		banner += "Note: this binary has no web console built in; use `make run` to build it.\n"
 	}
+	fmt.Fprint(cmd.OutOrStdout(), banner)
 
 	select {
 	case err := <-errc:
