@@ -29,7 +29,7 @@ func newRootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newServeCmd(), newMigrateCmd(), newSigningKeyCmd(), newVersionCmd(), newOpenAPICmd())
+	root.AddCommand(newServeCmd(), newMigrateCmd(), newSigningKeyCmd(), newAdminCmd(), newVersionCmd(), newOpenAPICmd())
 	return root
 }
 
