@@ -27,7 +27,8 @@ web-deps:
 web-build: web-deps
 	cd web && npm run build
 
-gen: web-deps ## Regenerate web/openapi.json and the console's typed API client
+gen: web-deps ## Regenerate generated code: admin gRPC (needs protoc), web/openapi.json, the console's API client
+	dataplane/admin/gen.sh
 	$(GO) run ./cmd/orbit openapi > web/openapi.json
 	cd web && npm run gen
 

@@ -29,7 +29,7 @@ func newRootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newServeCmd(), newMigrateCmd(), newSigningKeyCmd(), newAdminCmd(), newVersionCmd(), newOpenAPICmd())
+	root.AddCommand(newServeCmd(), newNodeCmd(), newBenchCmd(), newMigrateCmd(), newSigningKeyCmd(), newAdminCmd(), newVersionCmd(), newOpenAPICmd())
 	return root
 }
 
@@ -44,16 +44,20 @@ func newVersionCmd() *cobra.Command {
 	}
 }
 
-// envName is the environment variable that sets a flag: ORBIT_ plus the flag
-// name in upper case with dashes as underscores (--data-dir → ORBIT_DATA_DIR).
-func envName(flag string) string {
-	return "ORBIT_" + strings.ToUpper(strings.ReplaceAll(flag, "-", "_"))
+// envName is the environment variable that sets a flag: the prefix plus the
+// flag name in upper case with dashes as underscores (--data-dir → ORBIT_DATA_DIR).
+func envName(prefix, flag string) string {
+	return prefix + strings.ToUpper(strings.ReplaceAll(flag, "-", "_"))
 }
 
-// bindEnv documents the environment variable of every flag in its help text
-// and, before the command runs, applies variables whose flag was not given:
-// flags win over the environment, the environment over defaults.
-func bindEnv(cmd *cobra.Command) {
+// bindEnv binds every flag of cmd to ORBIT_<FLAG>.
+func bindEnv(cmd *cobra.Command) { bindEnvPrefix(cmd, "ORBIT_") }
+
+// bindEnvPrefix documents the environment variable of every flag in its help
+// text and, before the command runs, applies variables whose flag was not
+// given: flags win over the environment, the environment over defaults.
+func bindEnvPrefix(cmd *cobra.Command, prefix string) {
+	envName := func(flag string) string { return envName(prefix, flag) }
 	cmd.Flags().VisitAll(func(f *pflag.Flag) {
 		f.Usage = fmt.Sprintf("%s (env %s)", f.Usage, envName(f.Name))
 	})

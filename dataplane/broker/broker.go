@@ -1,17 +1,19 @@
-// Package broker keeps topics and consumer groups and implements RocketMQ 5
-// semantics over the store: sending with queue selection, pop-style receive
-// with invisible time, ack, change-invisible, redelivery with attempt counts,
-// dead-lettering after the group's max attempts, tag and SQL92 filters,
-// long polling and consumer offsets that survive restarts.
 package broker
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/binary"
 	"errors"
+	"fmt"
 	"log/slog"
+	"os"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	bolt "go.etcd.io/bbolt"
 
 	"github.com/orbitmq/orbit/dataplane/store"
 )
@@ -27,6 +29,12 @@ var (
 	ErrBadFilter       = errors.New("invalid filter expression")
 	ErrInvalidArgument = errors.New("invalid argument") // wrapped with details: fmt.Errorf("%w: ...", ErrInvalidArgument)
 	ErrClosed          = errors.New("broker closed")
+
+	// ErrBodyEmpty and ErrBodyTooLarge refine ErrInvalidArgument (errors
+	// carrying them match both) so the proxy can answer MESSAGE_BODY_EMPTY
+	// and MESSAGE_BODY_TOO_LARGE.
+	ErrBodyEmpty    = errors.New("message body is empty")
+	ErrBodyTooLarge = errors.New("message body too large")
 )
 
 // TopicType is the message type a topic accepts.
@@ -50,14 +58,28 @@ type Topic struct {
 
 // Group is a consumer group's definition.
 type Group struct {
-	Name       string
-	Orderly    bool  // FIFO consumption (one in-flight message per message group)
-	MaxRetries int32 // deliveries allowed = MaxRetries+1; then the message goes to %DLQ%<group>. Default 16.
+	Name    string
+	Orderly bool // FIFO consumption (one in-flight message per message group)
+	// MaxRetries: deliveries allowed = MaxRetries+1; then the message goes to
+	// %DLQ%<group>. 0 takes the default (16, DefaultMaxRetries) because a
+	// zero Group must mean "defaults"; NoRetries (-1) allows one delivery
+	// only. The stored value is the effective one (16 or -1, never 0).
+	MaxRetries int32
 	CreatedAt  time.Time
 	UpdatedAt  time.Time
 }
 
-// Config builds a Broker.
+const (
+	// DefaultMaxRetries is Apache's retryMaxTimes: 17 deliveries in all.
+	DefaultMaxRetries int32 = 16
+	// NoRetries as Group.MaxRetries dead-letters a message after its first
+	// delivery is not acked.
+	NoRetries int32 = -1
+	// MaxRetriesLimit bounds Group.MaxRetries.
+	MaxRetriesLimit int32 = 1000
+)
+
+// Config builds a Broker. Zero fields take DefaultConfig's values.
 type Config struct {
 	DataDir string      // metadata (topics, groups, offsets) lives here
 	Store   store.Store // the message store
@@ -68,6 +90,100 @@ type Config struct {
 	MaxBatch         int           // cap on messages per receive (32)
 	DefaultInvisible time.Duration // invisible time of auto-renewed deliveries (60 s)
 	MaxBodyBytes     int           // 4 MiB
+
+	// CheckpointInterval is how often Run writes changed consumer offsets to
+	// meta.db (1 s). A crash loses at most this much ack progress, which
+	// at-least-once delivery turns into redeliveries, never losses.
+	CheckpointInterval time.Duration
+	// MinInvisible is the smallest InvisibleDuration a receive without
+	// AutoRenew may ask for (1 s); the proxy enforces the protocol's 10 s.
+	MinInvisible time.Duration
+	// MaxAutoRenewHold bounds how long an auto-renewed delivery stays
+	// invisible while its client lives (3 h, Apache's renew limit); then it
+	// is redelivered like an expired one.
+	MaxAutoRenewHold time.Duration
+	// ClientGoneDelay is how soon the auto-renewed deliveries of a departed
+	// client become visible again (1 s, Apache's clear-on-disconnect).
+	ClientGoneDelay time.Duration
+	// MaxReceiveBytes bounds the body bytes of one receive (16 MiB); a
+	// receive always returns at least one message if one is ready.
+	MaxReceiveBytes int
+}
+
+// DefaultConfig returns production defaults; DataDir and Store have none.
+func DefaultConfig() Config {
+	return Config{
+		Now:                time.Now,
+		MaxBatch:           32,
+		DefaultInvisible:   60 * time.Second,
+		MaxBodyBytes:       4 << 20,
+		CheckpointInterval: time.Second,
+		MinInvisible:       time.Second,
+		MaxAutoRenewHold:   3 * time.Hour,
+		ClientGoneDelay:    time.Second,
+		MaxReceiveBytes:    16 << 20,
+	}
+}
+
+func (c Config) withDefaults() Config {
+	d := DefaultConfig()
+	if c.Now == nil {
+		c.Now = d.Now
+	}
+	if c.MaxBatch == 0 {
+		c.MaxBatch = d.MaxBatch
+	}
+	if c.DefaultInvisible == 0 {
+		c.DefaultInvisible = d.DefaultInvisible
+	}
+	if c.MaxBodyBytes == 0 {
+		c.MaxBodyBytes = d.MaxBodyBytes
+	}
+	if c.CheckpointInterval == 0 {
+		c.CheckpointInterval = d.CheckpointInterval
+	}
+	if c.MinInvisible == 0 {
+		c.MinInvisible = d.MinInvisible
+	}
+	if c.MaxAutoRenewHold == 0 {
+		c.MaxAutoRenewHold = d.MaxAutoRenewHold
+	}
+	if c.ClientGoneDelay == 0 {
+		c.ClientGoneDelay = d.ClientGoneDelay
+	}
+	if c.MaxReceiveBytes == 0 {
+		c.MaxReceiveBytes = d.MaxReceiveBytes
+	}
+	if c.Log == nil {
+		c.Log = slog.New(slog.DiscardHandler)
+	}
+	return c
+}
+
+// Validate reports a configuration that cannot work. Zero values are valid
+// except DataDir and Store.
+func (c Config) Validate() error {
+	c = c.withDefaults()
+	var errs []error
+	if c.DataDir == "" {
+		errs = append(errs, errors.New("broker config: DataDir is required"))
+	}
+	if c.Store == nil {
+		errs = append(errs, errors.New("broker config: Store is required"))
+	}
+	if c.MaxBatch < 0 || c.MaxBodyBytes < 0 || c.MaxReceiveBytes < 0 {
+		errs = append(errs, errors.New("broker config: sizes must be positive"))
+	}
+	for name, d := range map[string]time.Duration{
+		"DefaultInvisible": c.DefaultInvisible, "CheckpointInterval": c.CheckpointInterval,
+		"MinInvisible": c.MinInvisible, "MaxAutoRenewHold": c.MaxAutoRenewHold,
+		"ClientGoneDelay": c.ClientGoneDelay,
+	} {
+		if d < 0 {
+			errs = append(errs, fmt.Errorf("broker config: %s must be positive", name))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // SendResult describes one stored message.
@@ -128,83 +244,126 @@ type ResetTarget struct {
 	Time     time.Time // when neither flag is set
 }
 
-// Broker is the node's broker. Methods are safe for concurrent use.
+// Broker is the node's broker. Methods are safe for concurrent use. Lock
+// order and the consumption model are described in doc.go.
 type Broker struct {
-	cfg Config
+	cfg     Config
+	log     *slog.Logger
+	st      store.Store
+	db      *bolt.DB
+	metrics *metrics
+	filters filterCache
+
+	// ckMu serialises checkpoints with deletions so a checkpoint that
+	// collected a group's offsets cannot write them back after the group
+	// (or topic) is deleted. It also guards dbClosed.
+	ckMu     sync.Mutex
+	dbClosed bool
+
+	mu      sync.RWMutex // guards everything below
+	closed  bool
+	topics  map[string]*topicEntry
+	groups  map[string]Group
+	subs    map[subKey]*subscription
+	closing chan struct{} // closed by Close to release long-pollers
+
+	gen atomic.Uint64 // receipt-handle generations, seeded randomly per process
+
+	onPollWait func() // test hook: called before a receive blocks
 }
 
-var errUnimplemented = errors.New("broker: not implemented")
+type topicEntry struct {
+	Topic
+	rr atomic.Uint64 // round-robin queue choice for non-FIFO sends
+}
 
 // New opens the broker's metadata under cfg.DataDir.
-func New(cfg Config) (*Broker, error) { return &Broker{cfg: cfg}, nil }
+func New(cfg Config) (*Broker, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.withDefaults()
+	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+		return nil, fmt.Errorf("create broker data dir: %w", err)
+	}
+	db, err := openMeta(cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	b := &Broker{
+		cfg:     cfg,
+		log:     cfg.Log,
+		st:      cfg.Store,
+		db:      db,
+		topics:  make(map[string]*topicEntry),
+		groups:  make(map[string]Group),
+		subs:    make(map[subKey]*subscription),
+		closing: make(chan struct{}),
+	}
+	// Handles of a previous process must never validate against deliveries
+	// of this one, so generations start at a random point.
+	var seed [8]byte
+	_, _ = rand.Read(seed[:])
+	b.gen.Store(binary.LittleEndian.Uint64(seed[:]))
+	if err := b.loadMeta(); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	if cfg.Metrics != nil {
+		m, err := newMetrics(cfg.Metrics, b)
+		if err != nil {
+			_ = db.Close()
+			return nil, err
+		}
+		b.metrics = m
+	}
+	b.log.Info("broker opened", "topics", len(b.topics), "groups", len(b.groups))
+	return b, nil
+}
 
-// Run performs background work (redelivery of expired deliveries,
-// auto-renewal, offset checkpoints) until ctx ends.
-func (b *Broker) Run(ctx context.Context) error { <-ctx.Done(); return nil }
+func (b *Broker) now() time.Time { return b.cfg.Now() }
+
+// Run performs background work until ctx ends: it checkpoints consumer
+// offsets every CheckpointInterval. Redelivery needs no timer here: expiry is
+// evaluated at receive time and long-pollers sleep until the nearest
+// deadline; auto-renewal is implicit (see doc.go).
+func (b *Broker) Run(ctx context.Context) error {
+	t := time.NewTicker(b.cfg.CheckpointInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-b.closing:
+			return nil
+		case <-t.C:
+			if err := b.checkpoint(); err != nil {
+				b.log.Warn("checkpoint consumer offsets", "err", err)
+			}
+		}
+	}
+}
 
 // Close persists offsets and releases resources; it does not close the store.
-func (b *Broker) Close() error { return nil }
+func (b *Broker) Close() error {
+	b.mu.Lock()
+	if b.closed {
+		b.mu.Unlock()
+		return nil
+	}
+	b.closed = true
+	close(b.closing)
+	b.mu.Unlock()
 
-func (b *Broker) CreateTopic(ctx context.Context, t Topic) (Topic, error) {
-	return Topic{}, errUnimplemented
-}
-func (b *Broker) UpdateTopic(ctx context.Context, t Topic) (Topic, error) {
-	return Topic{}, errUnimplemented
-}
-func (b *Broker) DeleteTopic(ctx context.Context, name string) error { return errUnimplemented }
-func (b *Broker) GetTopic(name string) (Topic, error)                { return Topic{}, errUnimplemented }
-
-// ListTopics returns topics sorted by name after the given one.
-func (b *Broker) ListTopics(after string, limit int) []Topic { return nil }
-
-func (b *Broker) CreateGroup(ctx context.Context, g Group) (Group, error) {
-	return Group{}, errUnimplemented
-}
-func (b *Broker) UpdateGroup(ctx context.Context, g Group) (Group, error) {
-	return Group{}, errUnimplemented
-}
-func (b *Broker) DeleteGroup(ctx context.Context, name string) error { return errUnimplemented }
-func (b *Broker) GetGroup(name string) (Group, error)                { return Group{}, errUnimplemented }
-func (b *Broker) ListGroups(after string, limit int) []Group         { return nil }
-
-// Send validates and stores messages of one topic, choosing queues (round
-// robin; FIFO messages by a stable hash of their group). The result has one
-// entry per message; err is for the whole request (unknown topic, type mismatch...).
-func (b *Broker) Send(ctx context.Context, msgs []*store.Message) ([]SendResult, error) {
-	return nil, errUnimplemented
-}
-
-// Receive pops ready messages, long-polling up to PollTimeout when none are ready.
-func (b *Broker) Receive(ctx context.Context, req ReceiveRequest) ([]Delivery, error) {
-	return nil, errUnimplemented
-}
-
-// Ack completes a delivery. A stale or unknown handle is ErrInvalidHandle.
-func (b *Broker) Ack(ctx context.Context, group, topic, messageID, handle string) error {
-	return errUnimplemented
-}
-
-// ChangeInvisible makes a delivered message visible again after d and
-// returns the delivery's new handle (the old one stops working).
-func (b *Broker) ChangeInvisible(ctx context.Context, group, topic, messageID, handle string, d time.Duration) (string, error) {
-	return "", errUnimplemented
-}
-
-// ForwardToDLQ moves a delivered message to %DLQ%<group> and acks it. Idempotent.
-func (b *Broker) ForwardToDLQ(ctx context.Context, group, topic, messageID, handle string) error {
-	return errUnimplemented
-}
-
-// ClientGone releases the auto-renewed deliveries of a client that terminated
-// or went silent: they become visible again shortly.
-func (b *Broker) ClientGone(clientID string) {}
-
-// Offsets reports a group's progress on every queue of every topic it consumed
-// (topic "" = all).
-func (b *Broker) Offsets(group, topic string) ([]QueueOffset, error) { return nil, errUnimplemented }
-
-// ResetOffset moves a group's consumer offset on every queue of topic and
-// drops its in-flight deliveries there.
-func (b *Broker) ResetOffset(ctx context.Context, group, topic string, to ResetTarget) error {
-	return errUnimplemented
+	ckErr := b.checkpoint()
+	b.ckMu.Lock()
+	dbErr := b.db.Close()
+	b.dbClosed = true
+	b.ckMu.Unlock()
+	b.metrics.unregister()
+	if err := errors.Join(ckErr, dbErr); err != nil {
+		return fmt.Errorf("close broker: %w", err)
+	}
+	b.log.Info("broker closed")
+	return nil
 }

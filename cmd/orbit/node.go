@@ -1,0 +1,69 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/orbitmq/orbit/dataplane/node"
+	"github.com/orbitmq/orbit/dataplane/store"
+)
+
+func newNodeCmd() *cobra.Command {
+	cfg := node.DefaultConfig()
+	var flush string
+	var lf logFlags
+	cmd := &cobra.Command{
+		Use:   "node",
+		Short: "Run a data-plane node: RocketMQ 5 gRPC endpoint, broker, store and admin service",
+		Long: `Run a data-plane node. Official RocketMQ 5 clients connect to --grpc-addr
+(TLS and plaintext on the same port); operators and the control plane use the
+admin service on --admin-addr with --admin-token. Prometheus metrics are served
+at http://<http-addr>/metrics.
+
+With --flush sync a send is acknowledged only after its data reached the disk
+(fsync, shared by concurrent sends): acknowledged messages survive kill -9 and
+power loss. --flush async acknowledges after the write and fsyncs periodically,
+trading the last moments before a machine crash for speed.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			log, err := lf.logger(cmd.ErrOrStderr())
+			if err != nil {
+				return err
+			}
+			cfg.Flush = store.FlushMode(flush)
+			cfg.Log = log
+			cfg.Version = version
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			n, err := node.Start(ctx, cfg)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "Orbit node %s is running.\nRocketMQ endpoint: %s\nAdmin service: %s\n", version, n.GRPCAddr(), n.AdminAddr())
+			select {
+			case <-ctx.Done():
+				return n.Stop(context.WithoutCancel(ctx))
+			case <-n.Done():
+				return n.Err()
+			}
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&cfg.DataDir, "data-dir", cfg.DataDir, "directory for the message store and metadata (locked while the node runs)")
+	fl.StringVar(&cfg.GRPCAddr, "grpc-addr", cfg.GRPCAddr, "address RocketMQ 5 clients connect to")
+	fl.StringVar(&cfg.AdminAddr, "admin-addr", cfg.AdminAddr, "address of the admin gRPC service")
+	fl.StringVar(&cfg.HTTPAddr, "http-addr", cfg.HTTPAddr, "address serving /metrics and /healthz (empty: off)")
+	fl.StringVar(&cfg.AdminToken, "admin-token", "", "bearer token the admin service requires (required)")
+	fl.StringVar(&cfg.Advertise, "advertise", "", "host:port clients are told to use (default: the address they dialled)")
+	fl.StringVar(&flush, "flush", string(cfg.Flush), "when sends are acknowledged: sync (after fsync) or async (after write)")
+	fl.IntVar(&cfg.RetentionHours, "retention-hours", cfg.RetentionHours, "delete stored messages older than this (0: keep)")
+	fl.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", cfg.ShutdownTimeout, "how long in-flight requests may take to finish on SIGTERM")
+	lf.register(cmd)
+	bindEnvPrefix(cmd, "ORBIT_NODE_")
+	return cmd
+}

@@ -1,0 +1,152 @@
+// Package admin is a data-plane node's admin gRPC service
+// (orbit.admin.v1.Admin, defined in adminpb/admin.proto): topics, consumer
+// groups, group offsets and node statistics. The control plane and the
+// `orbit admin` command reach a node only through it.
+//
+// Authentication is built in: Register installs the service so that every
+// call must carry the node's admin token as metadata
+// `authorization: Bearer <token>`, whatever interceptors the grpc.Server has.
+// ServerOptions adds a call log and is optional. The node owns the
+// grpc.Server and its listener:
+//
+//	adm, err := admin.New(admin.Config{Broker: b, Store: st, Token: token, Log: log, Version: v, StartedAt: time.Now()})
+//	srv := grpc.NewServer(adm.ServerOptions()...)
+//	adm.Register(srv)
+//	go srv.Serve(ln)
+package admin
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path"
+	"slices"
+	"strings"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/peer"
+	"google.golang.org/grpc/status"
+
+	"github.com/orbitmq/orbit/dataplane/admin/adminpb"
+	"github.com/orbitmq/orbit/dataplane/broker"
+	"github.com/orbitmq/orbit/dataplane/store"
+)
+
+// Config builds a Server.
+type Config struct {
+	Broker *broker.Broker // required
+	Store  store.Store    // required: node statistics come from it
+	// Token is the node's admin token; every call must present it. Required.
+	Token     string
+	Log       *slog.Logger // nil: discard
+	Version   string       // reported by GetNodeStats
+	StartedAt time.Time    // start of the node, for uptime; zero: when New ran
+}
+
+// Validate reports configuration that cannot work. It never includes the token.
+func (c Config) Validate() error {
+	var errs []error
+	if c.Broker == nil {
+		errs = append(errs, errors.New("a broker is required"))
+	}
+	if c.Store == nil {
+		errs = append(errs, errors.New("a store is required"))
+	}
+	if strings.TrimSpace(c.Token) == "" {
+		errs = append(errs, errors.New("an admin token is required: refusing to serve the admin service without authentication"))
+	}
+	return errors.Join(errs...)
+}
+
+// Server is the admin service of one node.
+type Server struct {
+	broker    *broker.Broker
+	store     store.Store
+	log       *slog.Logger
+	version   string
+	startedAt time.Time
+	// tokenSum is the SHA-256 of the admin token: comparing digests takes the
+	// same time whatever the presented token's length and content.
+	tokenSum [sha256.Size]byte
+}
+
+// New checks cfg and returns the admin service. An empty token is an error:
+// the service never runs unauthenticated.
+func New(cfg Config) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("admin config: %w", err)
+	}
+	log := cfg.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	started := cfg.StartedAt
+	if started.IsZero() {
+		started = time.Now()
+	}
+	return &Server{
+		broker:    cfg.Broker,
+		store:     cfg.Store,
+		log:       log,
+		version:   cfg.Version,
+		startedAt: started,
+		tokenSum:  sha256.Sum256([]byte(cfg.Token)),
+	}, nil
+}
+
+// Register installs the admin service on g. Every method, including ones
+// added to the proto later, checks the admin token before it runs; the check
+// runs innermost, after g's own interceptors, so they see rejected calls too.
+func (s *Server) Register(g grpc.ServiceRegistrar) {
+	desc := adminpb.Admin_ServiceDesc // a copy: the generated descriptor stays untouched
+	desc.Methods = slices.Clone(desc.Methods)
+	for i := range desc.Methods {
+		desc.Methods[i].Handler = s.authUnary(desc.Methods[i].Handler)
+	}
+	desc.Streams = slices.Clone(desc.Streams)
+	for i := range desc.Streams {
+		desc.Streams[i].Handler = s.authStream(desc.Streams[i].Handler)
+	}
+	g.RegisterService(&desc, &service{s: s})
+}
+
+// ServerOptions are the options the node should create the admin
+// grpc.Server with: a call log (mutations at Info, reads and client errors at
+// Debug, authentication failures at Warn). Authentication does not depend on
+// them.
+func (s *Server) ServerOptions() []grpc.ServerOption {
+	return []grpc.ServerOption{grpc.ChainUnaryInterceptor(s.logCalls)}
+}
+
+// mutating lists the methods whose successful calls are logged at Info.
+var mutating = map[string]bool{
+	"CreateTopic": true, "UpdateTopic": true, "DeleteTopic": true,
+	"CreateGroup": true, "UpdateGroup": true, "DeleteGroup": true,
+	"ResetGroupOffset": true,
+}
+
+func (s *Server) logCalls(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+	start := time.Now()
+	resp, err := handler(ctx, req)
+	op := path.Base(info.FullMethod)
+	code := status.Code(err)
+	attrs := []any{"op", op, "code", code.String(), "duration", time.Since(start)}
+	if p, ok := peer.FromContext(ctx); ok && p.Addr != nil {
+		attrs = append(attrs, "peer", p.Addr.String())
+	}
+	switch {
+	case code == codes.OK && mutating[op]:
+		s.log.InfoContext(ctx, "admin call", attrs...)
+	case code == codes.Unauthenticated:
+		s.log.WarnContext(ctx, "admin call rejected", append(attrs, "reason", status.Convert(err).Message())...)
+	case code == codes.Internal:
+		// Already logged with its cause where it was turned into a status.
+	default:
+		s.log.DebugContext(ctx, "admin call", attrs...)
+	}
+	return resp, err
+}

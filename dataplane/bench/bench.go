@@ -1,0 +1,248 @@
+// Package bench drives a node with the official RocketMQ 5 Go client and
+// measures send throughput, send latency and end-to-end latency. It is what
+// `orbit bench` runs; the node under test can be anywhere.
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	rmq "github.com/apache/rocketmq-clients/golang/v5"
+	"github.com/apache/rocketmq-clients/golang/v5/credentials"
+)
+
+// sentAtProperty carries the send time so consumers can measure end-to-end latency.
+const sentAtProperty = "orbit-bench-sent-at"
+
+// Config describes one run.
+type Config struct {
+	Endpoint   string
+	Topic      string
+	Group      string // consumer group; required when Consumers > 0
+	AccessKey  string
+	SecretKey  string
+	TLS        bool
+	Size       int // message body bytes
+	Producers  int // concurrent senders (each sends synchronously, one message in flight)
+	Consumers  int // push consumer clients
+	Duration   time.Duration
+	Progress   io.Writer     // one line per interval; nil: none
+	Interval   time.Duration // progress interval (1 s)
+	DrainLimit time.Duration // how long to wait for consumers to catch up after sending (10 s)
+}
+
+// Report is the outcome of a run.
+type Report struct {
+	Sent, SendErrors, Received int64
+	Elapsed                    time.Duration // sending phase
+	SendRate, ReceiveRate      float64       // messages per second
+	SendLatency, E2ELatency    Percentiles
+}
+
+// Percentiles of a latency distribution.
+type Percentiles struct {
+	P50, P90, P99, Max time.Duration
+	Count              int
+}
+
+func percentiles(d []time.Duration) Percentiles {
+	if len(d) == 0 {
+		return Percentiles{}
+	}
+	slices.Sort(d)
+	at := func(q float64) time.Duration { return d[min(len(d)-1, int(q*float64(len(d))))] }
+	return Percentiles{P50: at(0.50), P90: at(0.90), P99: at(0.99), Max: d[len(d)-1], Count: len(d)}
+}
+
+func (p Percentiles) String() string {
+	return fmt.Sprintf("p50 %s  p90 %s  p99 %s  max %s  (n=%d)", round(p.P50), round(p.P90), round(p.P99), round(p.Max), p.Count)
+}
+
+func round(d time.Duration) time.Duration {
+	switch {
+	case d > time.Second:
+		return d.Round(time.Millisecond)
+	case d > time.Millisecond:
+		return d.Round(10 * time.Microsecond)
+	}
+	return d.Round(time.Microsecond)
+}
+
+// Run sends for cfg.Duration with cfg.Producers concurrent senders while
+// cfg.Consumers push consumers receive, then waits for the consumers to drain.
+func Run(ctx context.Context, cfg Config) (Report, error) {
+	if cfg.Size <= 0 || cfg.Producers <= 0 || cfg.Duration <= 0 || cfg.Endpoint == "" || cfg.Topic == "" {
+		return Report{}, errors.New("bench: endpoint, topic, size, producers and duration are required")
+	}
+	if cfg.Consumers > 0 && cfg.Group == "" {
+		return Report{}, errors.New("bench: consumers need a group")
+	}
+	if cfg.Interval <= 0 {
+		cfg.Interval = time.Second
+	}
+	if cfg.DrainLimit <= 0 {
+		cfg.DrainLimit = 10 * time.Second
+	}
+	clientCfg := func(group string) *rmq.Config {
+		return &rmq.Config{
+			Endpoint:      cfg.Endpoint,
+			ConsumerGroup: group,
+			Credentials:   &credentials.SessionCredentials{AccessKey: cfg.AccessKey, AccessSecret: cfg.SecretKey},
+		}
+	}
+	// The client reads this switch from the environment; the bench sets it for the process.
+	setTLS(cfg.TLS)
+
+	var received atomic.Int64
+	var e2eMu sync.Mutex
+	var e2e []time.Duration
+	var consumers []rmq.PushConsumer
+	defer func() {
+		for _, c := range consumers {
+			_ = c.GracefulStop()
+		}
+	}()
+	for range cfg.Consumers {
+		c, err := rmq.NewPushConsumer(clientCfg(cfg.Group),
+			rmq.WithPushSubscriptionExpressions(map[string]*rmq.FilterExpression{cfg.Topic: rmq.SUB_ALL}),
+			rmq.WithPushConsumptionThreadCount(20),
+			rmq.WithPushMaxCacheMessageCount(1024),
+			rmq.WithPushMessageListener(&rmq.FuncMessageListener{Consume: func(mv *rmq.MessageView) rmq.ConsumerResult {
+				if ns, err := strconv.ParseInt(mv.GetProperties()[sentAtProperty], 10, 64); err == nil {
+					lat := time.Since(time.Unix(0, ns))
+					e2eMu.Lock()
+					e2e = append(e2e, lat)
+					e2eMu.Unlock()
+				}
+				received.Add(1)
+				return rmq.SUCCESS
+			}}),
+		)
+		if err != nil {
+			return Report{}, fmt.Errorf("create consumer: %w", err)
+		}
+		if err := c.Start(); err != nil {
+			return Report{}, fmt.Errorf("start consumer: %w", err)
+		}
+		consumers = append(consumers, c)
+	}
+
+	// One producer client per 8 senders keeps connections and telemetry
+	// streams realistic without a client per goroutine.
+	nClients := (cfg.Producers + 7) / 8
+	producers := make([]rmq.Producer, 0, nClients)
+	defer func() {
+		for _, p := range producers {
+			_ = p.GracefulStop()
+		}
+	}()
+	for range nClients {
+		p, err := rmq.NewProducer(clientCfg(""), rmq.WithTopics(cfg.Topic))
+		if err != nil {
+			return Report{}, fmt.Errorf("create producer: %w", err)
+		}
+		if err := p.Start(); err != nil {
+			return Report{}, fmt.Errorf("start producer: %w", err)
+		}
+		producers = append(producers, p)
+	}
+
+	body := make([]byte, cfg.Size)
+	for i := range body {
+		body[i] = byte('a' + i%26)
+	}
+	var sent, sendErrs atomic.Int64
+	lat := make([][]time.Duration, cfg.Producers)
+	sendCtx, stopSending := context.WithTimeout(ctx, cfg.Duration)
+	defer stopSending()
+	start := time.Now()
+	var wg sync.WaitGroup
+	for i := range cfg.Producers {
+		wg.Go(func() {
+			p := producers[i%len(producers)]
+			for sendCtx.Err() == nil {
+				msg := &rmq.Message{Topic: cfg.Topic, Body: body}
+				t0 := time.Now()
+				msg.AddProperty(sentAtProperty, strconv.FormatInt(t0.UnixNano(), 10))
+				// The send itself is not cut short by the end of the run.
+				rctx, cancel := context.WithTimeout(context.WithoutCancel(sendCtx), 10*time.Second)
+				_, err := p.Send(rctx, msg)
+				cancel()
+				if err != nil {
+					sendErrs.Add(1)
+					continue
+				}
+				lat[i] = append(lat[i], time.Since(t0))
+				sent.Add(1)
+			}
+		})
+	}
+	progressDone := make(chan struct{})
+	go reportProgress(cfg, &sent, &received, progressDone)
+	wg.Wait()
+	elapsed := time.Since(start)
+
+	// Let consumers catch up with what was sent.
+	if cfg.Consumers > 0 {
+		deadline := time.NewTimer(cfg.DrainLimit)
+		tick := time.NewTicker(50 * time.Millisecond)
+	drain:
+		for received.Load() < sent.Load() {
+			select {
+			case <-tick.C:
+			case <-deadline.C:
+				break drain
+			case <-ctx.Done():
+				break drain
+			}
+		}
+		tick.Stop()
+		deadline.Stop()
+	}
+	close(progressDone)
+	recvElapsed := time.Since(start)
+
+	var all []time.Duration
+	for _, l := range lat {
+		all = append(all, l...)
+	}
+	e2eMu.Lock()
+	e2eCopy := slices.Clone(e2e)
+	e2eMu.Unlock()
+	r := Report{
+		Sent: sent.Load(), SendErrors: sendErrs.Load(), Received: received.Load(), Elapsed: elapsed,
+		SendRate:    float64(sent.Load()) / elapsed.Seconds(),
+		SendLatency: percentiles(all), E2ELatency: percentiles(e2eCopy),
+	}
+	if cfg.Consumers > 0 {
+		r.ReceiveRate = float64(r.Received) / recvElapsed.Seconds()
+	}
+	return r, nil
+}
+
+func reportProgress(cfg Config, sent, received *atomic.Int64, done <-chan struct{}) {
+	if cfg.Progress == nil {
+		return
+	}
+	t := time.NewTicker(cfg.Interval)
+	defer t.Stop()
+	var lastSent, lastRecv int64
+	for i := 1; ; i++ {
+		select {
+		case <-done:
+			return
+		case <-t.C:
+			s, r := sent.Load(), received.Load()
+			fmt.Fprintf(cfg.Progress, "[%3ds] sent %d (%.0f/s)  received %d (%.0f/s)\n", i*int(cfg.Interval/time.Second),
+				s, float64(s-lastSent)/cfg.Interval.Seconds(), r, float64(r-lastRecv)/cfg.Interval.Seconds())
+			lastSent, lastRecv = s, r
+		}
+	}
+}

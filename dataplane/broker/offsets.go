@@ -1,0 +1,180 @@
+package broker
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"sort"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Offsets reports a group's progress on every queue of every topic it consumed
+// (topic "" = all). Naming a topic the group never consumed reports where it
+// would start: the oldest retained offsets.
+func (b *Broker) Offsets(group, topic string) ([]QueueOffset, error) {
+	b.mu.RLock()
+	if b.closed {
+		b.mu.RUnlock()
+		return nil, ErrClosed
+	}
+	if _, ok := b.groups[group]; !ok {
+		b.mu.RUnlock()
+		return nil, fmt.Errorf("offsets of group %q: %w", group, ErrGroupNotFound)
+	}
+	var subs []*subscription
+	var fresh *topicEntry
+	if topic != "" {
+		te, ok := b.topics[topic]
+		if !ok {
+			b.mu.RUnlock()
+			return nil, fmt.Errorf("offsets on topic %q: %w", topic, ErrTopicNotFound)
+		}
+		if s := b.subs[subKey{group, topic}]; s != nil {
+			subs = append(subs, s)
+		} else {
+			fresh = te
+		}
+	} else {
+		for k, s := range b.subs {
+			if k.group == group {
+				subs = append(subs, s)
+			}
+		}
+	}
+	b.mu.RUnlock()
+
+	var out []QueueOffset
+	if fresh != nil {
+		for id := range fresh.Queues {
+			r := b.st.Range(fresh.Name, id)
+			out = append(out, QueueOffset{Topic: fresh.Name, QueueID: id, MinOffset: r.Min, MaxOffset: r.Max, ConsumerOffset: r.Min, Lag: r.Max - r.Min})
+		}
+		return out, nil
+	}
+	sort.Slice(subs, func(i, j int) bool { return subs[i].topic < subs[j].topic })
+	for _, s := range subs {
+		queues, _ := s.snapshot()
+		for _, q := range queues {
+			out = append(out, b.queueOffset(s.topic, q))
+		}
+	}
+	return out, nil
+}
+
+func (b *Broker) queueOffset(topic string, q *queueState) QueueOffset {
+	r := b.st.Range(topic, q.id)
+	q.mu.Lock()
+	off, inflight := q.offset, len(q.inflight)
+	q.mu.Unlock()
+	// Below Min the messages are gone (retention): report what the next
+	// receive will do, which is to move up to Min.
+	off = max(off, r.Min)
+	return QueueOffset{
+		Topic:          topic,
+		QueueID:        q.id,
+		MinOffset:      r.Min,
+		MaxOffset:      r.Max,
+		ConsumerOffset: off,
+		Inflight:       inflight,
+		Lag:            max(r.Max-off, 0),
+	}
+}
+
+// ResetOffset moves a group's consumer offset on every queue of topic and
+// drops its in-flight deliveries there; their handles stop working. The new
+// offsets are persisted before it returns.
+func (b *Broker) ResetOffset(ctx context.Context, group, topic string, to ResetTarget) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if to.Earliest && to.Latest || !to.Earliest && !to.Latest && to.Time.IsZero() {
+		return fmt.Errorf("%w: reset needs exactly one of earliest, latest or a time", ErrInvalidArgument)
+	}
+	sub, err := b.subscribe(group, topic)
+	if err != nil {
+		return err
+	}
+	queues, _ := sub.snapshot()
+	targets := make([]int64, len(queues))
+	for i, q := range queues {
+		r := b.st.Range(topic, q.id)
+		switch {
+		case to.Earliest:
+			targets[i] = r.Min
+		case to.Latest:
+			targets[i] = r.Max
+		default:
+			off, err := b.st.OffsetForTime(ctx, topic, q.id, to.Time)
+			if err != nil {
+				return fmt.Errorf("find offset of %s/%d at %s: %w", topic, q.id, to.Time, err)
+			}
+			targets[i] = max(off, r.Min)
+		}
+	}
+	for i, q := range queues {
+		q.mu.Lock()
+		q.reset(targets[i])
+		q.mu.Unlock()
+	}
+	sub.wakeAll()
+	b.log.Info("consumer offset reset", "group", group, "topic", topic, "earliest", to.Earliest, "latest", to.Latest, "time", to.Time)
+	if err := b.checkpoint(); err != nil {
+		return fmt.Errorf("persist reset offsets: %w", err)
+	}
+	return nil
+}
+
+// checkpoint writes every consumer offset that changed since the last
+// checkpoint to meta.db in one transaction.
+func (b *Broker) checkpoint() error {
+	b.ckMu.Lock()
+	defer b.ckMu.Unlock()
+	if b.dbClosed {
+		return nil
+	}
+	b.mu.RLock()
+	subs := make([]*subscription, 0, len(b.subs))
+	for _, s := range b.subs {
+		subs = append(subs, s)
+	}
+	b.mu.RUnlock()
+
+	type rec struct {
+		q   *queueState
+		key []byte
+		off int64
+	}
+	var recs []rec
+	for _, s := range subs {
+		queues, _ := s.snapshot()
+		for _, q := range queues {
+			q.mu.Lock()
+			if q.offset != q.persisted {
+				recs = append(recs, rec{q, offsetKey(s.group, s.topic, q.id), q.offset})
+			}
+			q.mu.Unlock()
+		}
+	}
+	if len(recs) == 0 {
+		return nil
+	}
+	err := b.db.Update(func(tx *bolt.Tx) error {
+		bkt := tx.Bucket(bucketOffsets)
+		for _, r := range recs {
+			if err := bkt.Put(r.key, binary.BigEndian.AppendUint64(nil, uint64(r.off))); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("write %d consumer offsets: %w", len(recs), err)
+	}
+	for _, r := range recs {
+		r.q.mu.Lock()
+		r.q.persisted = r.off
+		r.q.mu.Unlock()
+	}
+	return nil
+}

@@ -1,0 +1,78 @@
+package node_test
+
+import (
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/orbitmq/orbit/dataplane/broker"
+	"github.com/orbitmq/orbit/dataplane/node"
+	"github.com/orbitmq/orbit/dataplane/nodetest"
+	"github.com/orbitmq/orbit/dataplane/store"
+)
+
+func TestConfigValidate(t *testing.T) {
+	base := node.DefaultConfig()
+	base.AdminToken = "t"
+	tests := []struct {
+		name   string
+		mutate func(*node.Config)
+		ok     bool
+	}{
+		{"defaults with token", func(*node.Config) {}, true},
+		{"no token", func(c *node.Config) { c.AdminToken = "" }, false},
+		{"bad flush", func(c *node.Config) { c.Flush = "sometimes" }, false},
+		{"no data dir", func(c *node.Config) { c.DataDir = "" }, false},
+		{"negative retention", func(c *node.Config) { c.RetentionHours = -1 }, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := base
+			tc.mutate(&c)
+			if tc.ok {
+				require.NoError(t, c.Validate())
+			} else {
+				require.Error(t, c.Validate())
+			}
+		})
+	}
+}
+
+func TestDataDirIsLocked(t *testing.T) {
+	dir := t.TempDir()
+	nodetest.Start(t, nodetest.WithDataDir(dir))
+	cfg := node.DefaultConfig()
+	cfg.DataDir = dir
+	cfg.GRPCAddr, cfg.AdminAddr, cfg.HTTPAddr = "127.0.0.1:0", "127.0.0.1:0", ""
+	cfg.AdminToken = "x"
+	_, err := node.Start(context.Background(), cfg)
+	require.ErrorContains(t, err, "in use by another orbit node")
+}
+
+func TestMetricsAndGracefulStop(t *testing.T) {
+	dir := t.TempDir()
+	n := nodetest.Start(t, nodetest.WithDataDir(dir), nodetest.WithFlush(store.FlushSync))
+	nodetest.CreateTopic(t, n, "metrics", broker.TopicNormal, 2)
+
+	res, err := http.Get("http://" + n.HTTPAddr() + "/metrics")
+	require.NoError(t, err)
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	require.Contains(t, string(body), "orbit_store_disk_used_bytes")
+
+	grpcAddr := n.GRPCAddr()
+	require.NoError(t, n.Stop(context.Background()))
+	_, err = net.DialTimeout("tcp", grpcAddr, time.Second)
+	require.Error(t, err, "the client port is closed after Stop")
+
+	// The directory is free again and the topic survived.
+	n2 := nodetest.Start(t, nodetest.WithDataDir(dir))
+	_, err = n2.Broker().GetTopic("metrics")
+	require.NoError(t, err)
+}

@@ -1,0 +1,52 @@
+// Package nodetest starts in-process data-plane nodes on loopback for tests.
+package nodetest
+
+import (
+	"context"
+	"log/slog"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/orbitmq/orbit/dataplane/broker"
+	"github.com/orbitmq/orbit/dataplane/node"
+	"github.com/orbitmq/orbit/dataplane/store"
+)
+
+// Token is the admin token of test nodes.
+const Token = "nodetest-admin-token"
+
+// Option adjusts a test node's configuration.
+type Option func(*node.Config)
+
+// WithFlush sets the flush mode (default async: tests rarely need fsync).
+func WithFlush(m store.FlushMode) Option { return func(c *node.Config) { c.Flush = m } }
+
+// WithDataDir reuses a data directory, e.g. to restart a node.
+func WithDataDir(dir string) Option { return func(c *node.Config) { c.DataDir = dir } }
+
+// Start runs a node on 127.0.0.1 with free ports and a fresh data directory,
+// stopped when the test ends.
+func Start(t testing.TB, opts ...Option) *node.Node {
+	t.Helper()
+	cfg := node.DefaultConfig()
+	cfg.DataDir = t.TempDir()
+	cfg.GRPCAddr, cfg.AdminAddr, cfg.HTTPAddr = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
+	cfg.AdminToken = Token
+	cfg.Flush = store.FlushAsync
+	cfg.Log = slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
+	for _, o := range opts {
+		o(&cfg)
+	}
+	n, err := node.Start(context.Background(), cfg)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = n.Stop(context.Background()) })
+	return n
+}
+
+// CreateTopic creates a topic on n.
+func CreateTopic(t testing.TB, n *node.Node, name string, typ broker.TopicType, queues int32) {
+	t.Helper()
+	_, err := n.Broker().CreateTopic(context.Background(), broker.Topic{Name: name, Type: typ, Queues: queues})
+	require.NoError(t, err)
+}

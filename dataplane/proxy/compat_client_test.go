@@ -1,0 +1,469 @@
+package proxy_test
+
+// The client side of the official-client tests. It runs in a child process
+// (the test binary re-executed, see compat_test.go) and drives the RocketMQ
+// Go client v5.1.4 exactly as its example programs do, with only endpoint,
+// topic, group and keys changed (and no 1 s pauses between sends).
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	rmq_client "github.com/apache/rocketmq-clients/golang/v5"
+	"github.com/apache/rocketmq-clients/golang/v5/credentials"
+)
+
+const (
+	envScenario = "ORBIT_COMPAT_SCENARIO"
+	envParams   = "ORBIT_COMPAT_PARAMS"
+
+	exampleAccessKey = "xxxxxx" // any strings: authentication is off
+	exampleSecretKey = "xxxxxx"
+)
+
+type compatParams struct {
+	Endpoint  string
+	Topic     string
+	Group     string
+	DLQReader string
+	Producers int
+	PerProd   int
+}
+
+var scenarios = map[string]func(p compatParams) error{
+	"producer-normal":        producerNormal,
+	"producer-async":         producerAsync,
+	"producer-unknown-topic": producerUnknownTopic,
+	"simple-consumer":        simpleConsumerScenario,
+	"push-load":              pushLoad,
+	"push-retry-dlq":         pushRetryDLQ,
+}
+
+// runScenario is the child process's main.
+func runScenario(name string) int {
+	var p compatParams
+	if err := json.Unmarshal([]byte(os.Getenv(envParams)), &p); err != nil {
+		fmt.Fprintln(os.Stderr, "bad params:", err)
+		return 2
+	}
+	run, ok := scenarios[name]
+	if !ok {
+		fmt.Fprintln(os.Stderr, "unknown scenario", name)
+		return 2
+	}
+	if err := run(p); err != nil {
+		fmt.Fprintf(os.Stderr, "scenario %s: %v\n", name, err)
+		return 1
+	}
+	return 0
+}
+
+// emit reports an event to the parent test.
+func emit(event string, v any) {
+	b, _ := json.Marshal(v)
+	fmt.Printf("compat:%s %s\n", event, b)
+}
+
+// waitParent blocks until the parent closes our stdin.
+func waitParent() { _, _ = io.Copy(io.Discard, os.Stdin) }
+
+// until polls cond for up to d.
+func until(d time.Duration, what string, cond func() bool) error {
+	timeout := time.After(d)
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for !cond() {
+		select {
+		case <-timeout:
+			return fmt.Errorf("timed out waiting for %s", what)
+		case <-tick.C:
+		}
+	}
+	return nil
+}
+
+func exampleConfig(endpoint, group, namespace string) *rmq_client.Config {
+	return &rmq_client.Config{
+		Endpoint:      endpoint,
+		ConsumerGroup: group,
+		Credentials: &credentials.SessionCredentials{
+			AccessKey:    exampleAccessKey,
+			AccessSecret: exampleSecretKey,
+		},
+		NameSpace: namespace,
+	}
+}
+
+func exampleMessage(topic string, i int) *rmq_client.Message {
+	msg := &rmq_client.Message{
+		Topic: topic,
+		Body:  []byte("this is a message : " + strconv.Itoa(i)),
+	}
+	msg.SetKeys("a", "b")
+	msg.SetTag("ab")
+	return msg
+}
+
+func startProducer(p compatParams) (rmq_client.Producer, error) {
+	producer, err := rmq_client.NewProducer(exampleConfig(p.Endpoint, "", ""), rmq_client.WithTopics(p.Topic))
+	if err != nil {
+		return nil, err
+	}
+	return producer, producer.Start()
+}
+
+// producerNormal is example/producer/normal: plaintext.
+func producerNormal(p compatParams) error {
+	producer, err := rmq_client.NewProducer(exampleConfig(p.Endpoint, "", ""), rmq_client.WithTopics(p.Topic))
+	if err != nil {
+		return err
+	}
+	// Disable SSL, as the example does.
+	rmq_client.EnableSsl = false
+	if err := producer.Start(); err != nil {
+		return err
+	}
+	defer producer.GracefulStop()
+	var ids []string
+	for i := 0; i < 10; i++ {
+		resp, err := producer.Send(context.TODO(), exampleMessage(p.Topic, i))
+		if err != nil {
+			return err
+		}
+		for _, r := range resp {
+			ids = append(ids, r.MessageID)
+		}
+	}
+	// Over the max_body_size of the server's Settings: refused locally.
+	big := exampleMessage(p.Topic, 0)
+	big.Body = make([]byte, 4<<20+1)
+	_, bigErr := producer.Send(context.TODO(), big)
+	emit("result", map[string]any{"ids": ids, "bigRefused": bigErr != nil})
+	return nil
+}
+
+// producerAsync is example/producer/async: TLS, the client's default.
+func producerAsync(p compatParams) error {
+	producer, err := startProducer(p)
+	if err != nil {
+		return err
+	}
+	defer producer.GracefulStop()
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		ids  []string
+		errs []error
+	)
+	for i := 0; i < 10; i++ {
+		wg.Add(1)
+		producer.SendAsync(context.TODO(), exampleMessage(p.Topic, i), func(ctx context.Context, resp []*rmq_client.SendReceipt, err error) {
+			defer wg.Done()
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				errs = append(errs, err)
+				return
+			}
+			for _, r := range resp {
+				ids = append(ids, r.MessageID)
+			}
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	emit("result", map[string]any{"ids": ids})
+	return nil
+}
+
+func producerUnknownTopic(p compatParams) error {
+	producer, err := rmq_client.NewProducer(exampleConfig(p.Endpoint, "", ""), rmq_client.WithTopics(p.Topic))
+	if err != nil {
+		return err
+	}
+	err = producer.Start()
+	if err == nil {
+		return errors.New("Start succeeded for an unknown topic")
+	}
+	emit("result", map[string]any{"err": err.Error()})
+	return nil
+}
+
+func newSimpleConsumer(p compatParams, group, topic string) (rmq_client.SimpleConsumer, error) {
+	simpleConsumer, err := rmq_client.NewSimpleConsumer(exampleConfig(p.Endpoint, group, ""),
+		rmq_client.WithSimpleAwaitDuration(5*time.Second),
+		rmq_client.WithSimpleSubscriptionExpressions(map[string]*rmq_client.FilterExpression{
+			topic: rmq_client.SUB_ALL,
+		}),
+	)
+	if err != nil {
+		return nil, err
+	}
+	return simpleConsumer, simpleConsumer.Start()
+}
+
+// simpleConsumerScenario is example/consumer/simple_consumer, plus the
+// redelivery of a message that is not acked.
+func simpleConsumerScenario(p compatParams) error {
+	producer, err := startProducer(p)
+	if err != nil {
+		return err
+	}
+	defer producer.GracefulStop()
+	simpleConsumer, err := newSimpleConsumer(p, p.Group, p.Topic)
+	if err != nil {
+		return err
+	}
+	defer simpleConsumer.GracefulStop()
+
+	// Nothing there yet: MESSAGE_NOT_FOUND, within await + request timeout.
+	_, emptyErr := simpleConsumer.Receive(context.TODO(), 16, 20*time.Second)
+
+	const total = 20
+	for i := 0; i < total; i++ {
+		if _, err := producer.Send(context.TODO(), exampleMessage(p.Topic, i)); err != nil {
+			return err
+		}
+	}
+	got := map[string]bool{}
+	var skipped *rmq_client.MessageView
+	var firstAttempts []int32
+	deadline := time.Now().Add(time.Minute)
+	for len(got) < total && time.Now().Before(deadline) {
+		mvs, err := simpleConsumer.Receive(context.TODO(), 16, 20*time.Second)
+		if err != nil {
+			return fmt.Errorf("receive: %w", err)
+		}
+		for _, mv := range mvs {
+			if got[mv.GetMessageId()] {
+				return fmt.Errorf("message %s delivered twice before its ack", mv.GetMessageId())
+			}
+			got[mv.GetMessageId()] = true
+			firstAttempts = append(firstAttempts, mv.GetDeliveryAttempt())
+			if tag := mv.GetTag(); tag == nil || *tag != "ab" || len(mv.GetKeys()) != 2 {
+				return fmt.Errorf("message %s lost its tag or keys", mv.GetMessageId())
+			}
+			if skipped == nil {
+				skipped = mv // not acked: it must come back
+				continue
+			}
+			if err := simpleConsumer.Ack(context.TODO(), mv); err != nil {
+				return err
+			}
+		}
+	}
+	if skipped == nil {
+		return errors.New("nothing received")
+	}
+	// Shorten its invisibility instead of waiting for the 20 s.
+	if err := simpleConsumer.ChangeInvisibleDuration(skipped, time.Second); err != nil {
+		return fmt.Errorf("change invisible duration: %w", err)
+	}
+	var again []*rmq_client.MessageView
+	for len(again) == 0 && time.Now().Before(deadline) {
+		mvs, err := simpleConsumer.Receive(context.TODO(), 16, 20*time.Second)
+		if err != nil && !isNotFound(err) {
+			return err
+		}
+		again = append(again, mvs...)
+	}
+	if len(again) != 1 {
+		return fmt.Errorf("got %d redeliveries, want 1 (acked messages never come back)", len(again))
+	}
+	if err := simpleConsumer.Ack(context.TODO(), again[0]); err != nil {
+		return err
+	}
+	emit("result", map[string]any{
+		"emptyErr":      fmt.Sprint(emptyErr),
+		"received":      len(got),
+		"firstAttempts": firstAttempts,
+		"skipped":       skipped.GetMessageId(),
+		"again":         again[0].GetMessageId(),
+		"againAttempt":  again[0].GetDeliveryAttempt(),
+	})
+	return nil
+}
+
+func isNotFound(err error) bool {
+	var rpc *rmq_client.ErrRpcStatus
+	return errors.As(err, &rpc) && rpc.GetCode() == 40401
+}
+
+func startPushConsumer(p compatParams, consume func(mv *rmq_client.MessageView) rmq_client.ConsumerResult) (rmq_client.PushConsumer, error) {
+	pushConsumer, err := rmq_client.NewPushConsumer(exampleConfig(p.Endpoint, p.Group, "xxxxxx"), // the example's namespace
+		rmq_client.WithPushAwaitDuration(5*time.Second),
+		rmq_client.WithPushSubscriptionExpressions(map[string]*rmq_client.FilterExpression{
+			p.Topic: rmq_client.SUB_ALL,
+		}),
+		rmq_client.WithPushMessageListener(&rmq_client.FuncMessageListener{Consume: consume}),
+		rmq_client.WithPushConsumptionThreadCount(20),
+		rmq_client.WithPushMaxCacheMessageCount(1024),
+	)
+	if err != nil {
+		return nil, err
+	}
+	return pushConsumer, pushConsumer.Start()
+}
+
+// pushLoad: p.Producers producers send p.PerProd messages each; one push
+// consumer receives them all.
+func pushLoad(p compatParams) error {
+	total := p.Producers * p.PerProd
+	var mu sync.Mutex
+	seen := map[string]int{}
+	var deliveries atomic.Int64
+	pushConsumer, err := startPushConsumer(p, func(mv *rmq_client.MessageView) rmq_client.ConsumerResult {
+		mu.Lock()
+		seen[mv.GetMessageId()]++
+		mu.Unlock()
+		deliveries.Add(1)
+		return rmq_client.SUCCESS
+	})
+	if err != nil {
+		return err
+	}
+	defer pushConsumer.GracefulStop()
+
+	const senders = 8 // goroutines per producer
+	var (
+		wg      sync.WaitGroup
+		sentMu  sync.Mutex
+		sent    []string
+		sendErr error
+	)
+	for i := 0; i < p.Producers; i++ {
+		producer, err := startProducer(p)
+		if err != nil {
+			return err
+		}
+		defer producer.GracefulStop()
+		for s := 0; s < senders; s++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for j := s; j < p.PerProd; j += senders {
+					resp, err := producer.Send(context.TODO(), exampleMessage(p.Topic, i*p.PerProd+j))
+					sentMu.Lock()
+					if err != nil {
+						sendErr = errors.Join(sendErr, err)
+					} else {
+						sent = append(sent, resp[0].MessageID)
+					}
+					sentMu.Unlock()
+					if err != nil {
+						return
+					}
+				}
+			}()
+		}
+	}
+	wg.Wait()
+	if sendErr != nil {
+		return sendErr
+	}
+	if err := until(3*time.Minute, "all messages", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(seen) >= total
+	}); err != nil {
+		mu.Lock()
+		defer mu.Unlock()
+		return fmt.Errorf("%w: %d of %d distinct messages", err, len(seen), total)
+	}
+	emit("received", map[string]any{"sent": len(sent)})
+	// The parent checks that the broker has every ack; meanwhile a
+	// redelivery would show up here.
+	waitParent()
+	mu.Lock()
+	defer mu.Unlock()
+	missing, dup := 0, 0
+	for _, id := range sent {
+		switch seen[id] {
+		case 0:
+			missing++
+		case 1:
+		default:
+			dup++
+		}
+	}
+	emit("result", map[string]any{"sent": len(sent), "distinct": len(seen), "deliveries": deliveries.Load(), "missing": missing, "duplicated": dup})
+	return nil
+}
+
+// pushRetryDLQ: every delivery fails; the message comes back with attempt 2
+// after the nack backoff, then lands in %DLQ%<group>, read back with a simple
+// consumer.
+func pushRetryDLQ(p compatParams) error {
+	var mu sync.Mutex
+	var attempts []int32
+	pushConsumer, err := startPushConsumer(p, func(mv *rmq_client.MessageView) rmq_client.ConsumerResult {
+		mu.Lock()
+		defer mu.Unlock()
+		attempts = append(attempts, mv.GetDeliveryAttempt())
+		return rmq_client.FAILURE
+	})
+	if err != nil {
+		return err
+	}
+	defer pushConsumer.GracefulStop()
+	producer, err := startProducer(p)
+	if err != nil {
+		return err
+	}
+	defer producer.GracefulStop()
+	resp, err := producer.Send(context.TODO(), exampleMessage(p.Topic, 7))
+	if err != nil {
+		return err
+	}
+
+	if err := until(time.Minute, "a second delivery", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(attempts) >= 2
+	}); err != nil {
+		return err
+	}
+	// The broker creates the dead-letter topic with the first dead letter,
+	// after the second nack's backoff; until then the route is unknown.
+	var reader rmq_client.SimpleConsumer
+	var startErr error
+	if err := until(time.Minute, "the dead-letter topic", func() bool {
+		reader, startErr = newSimpleConsumer(p, p.DLQReader, "%DLQ%"+p.Group)
+		return startErr == nil
+	}); err != nil {
+		return fmt.Errorf("start the DLQ reader: %w: %w", err, startErr)
+	}
+	defer reader.GracefulStop()
+	var dead []*rmq_client.MessageView
+	deadline := time.Now().Add(time.Minute)
+	for len(dead) == 0 && time.Now().Before(deadline) {
+		mvs, err := reader.Receive(context.TODO(), 16, 20*time.Second)
+		if err != nil && !isNotFound(err) {
+			return err
+		}
+		dead = append(dead, mvs...)
+	}
+	if len(dead) == 0 {
+		return errors.New("nothing in the dead-letter queue")
+	}
+	if err := reader.Ack(context.TODO(), dead[0]); err != nil {
+		return err
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	emit("result", map[string]any{
+		"sent": resp[0].MessageID, "attempts": attempts, "dead": len(dead),
+		"deadID": dead[0].GetMessageId(), "deadBody": string(dead[0].GetBody()), "deadTopic": dead[0].GetTopic(),
+	})
+	return nil
+}
