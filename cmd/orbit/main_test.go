@@ -19,7 +19,17 @@ import (
 	"github.com/orbitmq/orbit/migrations/dbtest"
 )
 
-func TestMain(m *testing.M) { os.Exit(dbtest.Main(m)) }
+// runAsOrbitEnv makes the test binary behave as the orbit command, so tests
+// can run it (and the child processes it starts itself) as real processes.
+const runAsOrbitEnv = "ORBIT_TEST_RUN_AS_ORBIT"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(runAsOrbitEnv) != "" {
+		main()
+		os.Exit(0)
+	}
+	os.Exit(dbtest.Main(m))
+}
 
 type lockedBuffer struct {
 	mu sync.Mutex

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"slices"
 	"strconv"
 	"sync"
@@ -104,11 +105,15 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	var e2eMu sync.Mutex
 	var e2e []time.Duration
 	var consumers []rmq.PushConsumer
-	defer func() {
+	// A push consumer's graceful stop waits out its long polls (up to ~20 s);
+	// the figures are final by then, so stopping is bounded, not awaited.
+	defer stopAll(func(yield func(func() error) bool) {
 		for _, c := range consumers {
-			_ = c.GracefulStop()
+			if !yield(c.GracefulStop) {
+				return
+			}
 		}
-	}()
+	})
 	for range cfg.Consumers {
 		c, err := rmq.NewPushConsumer(clientCfg(cfg.Group),
 			rmq.WithPushSubscriptionExpressions(map[string]*rmq.FilterExpression{cfg.Topic: rmq.SUB_ALL}),
@@ -138,11 +143,13 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	// streams realistic without a client per goroutine.
 	nClients := (cfg.Producers + 7) / 8
 	producers := make([]rmq.Producer, 0, nClients)
-	defer func() {
+	defer stopAll(func(yield func(func() error) bool) {
 		for _, p := range producers {
-			_ = p.GracefulStop()
+			if !yield(p.GracefulStop) {
+				return
+			}
 		}
-	}()
+	})
 	for range nClients {
 		p, err := rmq.NewProducer(clientCfg(""), rmq.WithTopics(cfg.Topic))
 		if err != nil {
@@ -244,5 +251,20 @@ func reportProgress(cfg Config, sent, received *atomic.Int64, done <-chan struct
 				s, float64(s-lastSent)/cfg.Interval.Seconds(), r, float64(r-lastRecv)/cfg.Interval.Seconds())
 			lastSent, lastRecv = s, r
 		}
+	}
+}
+
+// stopAll runs the stop functions concurrently and waits for them at most a
+// few seconds.
+func stopAll(stops iter.Seq[func() error]) {
+	var wg sync.WaitGroup
+	for stop := range stops {
+		wg.Go(func() { _ = stop() })
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(3 * time.Second):
 	}
 }

@@ -1,0 +1,36 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// TestBenchAgainstItsOwnNode runs `orbit bench` as a real process: it starts
+// its own `orbit node`, sends with the official client and reads everything
+// back. The client runs outside this race-checked process (it has races of
+// its own), so this test binary re-executes itself as the orbit command.
+func TestBenchAgainstItsOwnNode(t *testing.T) {
+	cmd := exec.Command(os.Args[0], "bench", "--duration", "2s", "--producers", "2", "--consumers", "1", "--flush", "async", "--output", "json")
+	cmd.Env = append(os.Environ(), runAsOrbitEnv+"=1", "GORACE=exitcode=0 log_path="+t.TempDir()+"/race",
+		"rocketmq.client.logRoot="+t.TempDir(), "rocketmq.client.logLevel=error")
+	cmd.Stderr = os.Stderr
+	out, err := cmd.Output()
+	require.NoError(t, err)
+	var rep struct {
+		Sent, Received, SendErrors int64
+		SendRate                   float64
+		SendLatency                struct{ Count int }
+		NodeCPUPerMessage          int64
+	}
+	require.NoError(t, json.Unmarshal(out, &rep), "output: %s", out)
+	require.Positive(t, rep.Sent)
+	require.Zero(t, rep.SendErrors)
+	require.Equal(t, rep.Sent, rep.Received, "every message sent is received")
+	require.EqualValues(t, rep.Sent, rep.SendLatency.Count)
+	require.Positive(t, rep.SendRate)
+	require.Positive(t, rep.NodeCPUPerMessage, "node CPU per message is measured")
+}
