@@ -269,6 +269,8 @@ type Broker struct {
 
 	gen atomic.Uint64 // receipt-handle generations, seeded randomly per process
 
+	minConsumed atomic.Pointer[map[topicQueue]int64] // refreshed by every checkpoint
+
 	onPollWait func() // test hook: called before a receive blocks
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"math"
 	"sort"
 
 	bolt "go.etcd.io/bbolt"
@@ -146,6 +147,7 @@ func (b *Broker) checkpoint() error {
 		off int64
 	}
 	var recs []rec
+	mins := make(map[topicQueue]int64)
 	for _, s := range subs {
 		queues, _ := s.snapshot()
 		for _, q := range queues {
@@ -153,9 +155,14 @@ func (b *Broker) checkpoint() error {
 			if q.offset != q.persisted {
 				recs = append(recs, rec{q, offsetKey(s.group, s.topic, q.id), q.offset})
 			}
+			k := topicQueue{s.topic, q.id}
+			if m, ok := mins[k]; !ok || q.offset < m {
+				mins[k] = q.offset
+			}
 			q.mu.Unlock()
 		}
 	}
+	b.minConsumed.Store(&mins)
 	if len(recs) == 0 {
 		return nil
 	}
@@ -177,4 +184,23 @@ func (b *Broker) checkpoint() error {
 		r.q.mu.Unlock()
 	}
 	return nil
+}
+
+type topicQueue struct {
+	topic string
+	queue int32
+}
+
+// MinConsumed returns the lowest consumer offset any group has on a queue
+// (math.MaxInt64 when no group consumes it), as of the last checkpoint. It
+// reads a snapshot without taking broker locks, so the store may call it
+// while holding its own (retention uses it to count deletions of messages a
+// group had not consumed yet).
+func (b *Broker) MinConsumed(topic string, queueID int32) int64 {
+	if m := b.minConsumed.Load(); m != nil {
+		if off, ok := (*m)[topicQueue{topic, queueID}]; ok {
+			return off
+		}
+	}
+	return math.MaxInt64
 }

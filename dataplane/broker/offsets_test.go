@@ -2,6 +2,7 @@ package broker_test
 
 import (
 	"context"
+	"math"
 	"sort"
 	"testing"
 	"time"
@@ -209,4 +210,22 @@ func TestOffsetBeyondStoreEndFollowsDown(t *testing.T) {
 	e.open()
 	e.send("t", "fresh", 2, nil)
 	require.Equal(t, []string{"fresh-0", "fresh-1"}, ids(e.recv(recvReq("g", "t", 10))))
+}
+
+func TestMinConsumedAcrossGroups(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.topic("t", broker.TopicNormal, 1)
+	e.group("fast", 0)
+	e.group("slow", 0)
+	e.send("t", "m", 3, nil)
+	require.Equal(t, int64(math.MaxInt64), e.b.MinConsumed("t", 0), "before any checkpoint nothing is known to be needed")
+
+	e.ackAll("fast", e.recv(recvReq("fast", "t", 3)))
+	e.ackAll("slow", e.recv(recvReq("slow", "t", 1)))
+	require.NoError(t, e.b.Close()) // Close checkpoints
+
+	require.Equal(t, int64(1), e.b.MinConsumed("t", 0), "the slowest group still needs offset 1")
+	require.Equal(t, int64(math.MaxInt64), e.b.MinConsumed("t", 7), "no group reads that queue")
+	require.Equal(t, int64(math.MaxInt64), e.b.MinConsumed("other", 0))
 }

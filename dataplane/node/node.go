@@ -8,9 +8,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -128,6 +130,15 @@ func Start(ctx context.Context, cfg Config) (_ *Node, retErr error) {
 	scfg.Flush = cfg.Flush
 	scfg.RetentionHours = cfg.RetentionHours
 	scfg.Log = log.With("component", "store")
+	// Retention counts deletions of messages some group had not consumed;
+	// the broker that knows the offsets is built after the store.
+	var brk atomic.Pointer[broker.Broker]
+	scfg.MinConsumed = func(topic string, queueID int32) int64 {
+		if b := brk.Load(); b != nil {
+			return b.MinConsumed(topic, queueID)
+		}
+		return math.MaxInt64
+	}
 	if n.store, err = filestore.Open(scfg); err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
@@ -137,6 +148,7 @@ func Start(ctx context.Context, cfg Config) (_ *Node, retErr error) {
 	}); err != nil {
 		return nil, fmt.Errorf("open broker: %w", err)
 	}
+	brk.Store(n.broker)
 	routes := namesrv.New()
 	if n.proxy, err = proxy.New(proxy.Config{
 		Broker: n.broker, Routes: routes, Advertise: cfg.Advertise, Log: log.With("component", "proxy"), Metrics: reg,
