@@ -2,8 +2,10 @@ package main
 
 import (
 	"fmt"
+	"log/slog"
 
 	"github.com/spf13/cobra"
+	"gorm.io/gorm"
 
 	"github.com/orbitmq/orbit/iam"
 	"github.com/orbitmq/orbit/iam/iamdb"
@@ -13,8 +15,7 @@ import (
 // a suspected leak, say); orbit serve also rotates it by age on start.
 func newSigningKeyCmd() *cobra.Command {
 	root := &cobra.Command{Use: "signing-key", Short: "Manage the key that signs session tokens"}
-	var dataDir, databaseURL string
-	var lf logFlags
+	var f dbFlags
 	rotate := &cobra.Command{
 		Use:   "rotate",
 		Short: "Make a new session signing key the active one",
@@ -24,29 +25,17 @@ nobody is logged out; refresh tokens are unaffected. Running replicas pick the
 new key up within a minute.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			log, err := lf.logger(cmd.ErrOrStderr())
-			if err != nil {
-				return err
-			}
-			db, err := openDatabase(cmd.Context(), databaseURL, dataDir, log)
-			if err != nil {
-				return err
-			}
-			if sqlDB, err := db.DB(); err == nil {
-				defer sqlDB.Close()
-			}
-			kid, err := iam.NewService(iamdb.New(db), iam.DefaultConfig(), log).RotateSigningKey(cmd.Context())
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "new signing key %s is active\n", kid)
-			return nil
+			return f.withDB(cmd, func(db *gorm.DB, log *slog.Logger) error {
+				kid, err := iam.NewService(iamdb.New(db), iam.DefaultConfig(), log).RotateSigningKey(cmd.Context())
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "new signing key %s is active\n", kid)
+				return nil
+			})
 		},
 	}
-	rotate.Flags().StringVar(&dataDir, "data-dir", "./orbit-data", "directory of the embedded SQLite database")
-	rotate.Flags().StringVar(&databaseURL, "database-url", "", "postgres:// URL of the control-plane database")
-	lf.register(rotate)
-	bindEnv(rotate)
+	f.register(rotate)
 	root.AddCommand(rotate)
 	return root
 }

@@ -2,15 +2,16 @@ package main
 
 import (
 	"fmt"
+	"log/slog"
 
 	"github.com/spf13/cobra"
+	"gorm.io/gorm"
 
 	"github.com/orbitmq/orbit/migrations"
 )
 
 func newMigrateCmd() *cobra.Command {
-	var dataDir, databaseURL string
-	var lf logFlags
+	var f dbFlags
 	cmd := &cobra.Command{
 		Use:   "migrate",
 		Short: "Bring the control-plane database schema up to date",
@@ -19,28 +20,16 @@ orbit serve does this at start as well; run it on its own before a rolling upgra
 Running it concurrently from several machines is safe.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			log, err := lf.logger(cmd.ErrOrStderr())
-			if err != nil {
-				return err
-			}
-			db, err := openDatabase(cmd.Context(), databaseURL, dataDir, log)
-			if err != nil {
-				return err
-			}
-			if sqlDB, err := db.DB(); err == nil {
-				defer sqlDB.Close()
-			}
-			v, err := migrations.Version(cmd.Context(), db)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%s database at schema version %d (latest %d)\n", migrations.Dialect(db), v, migrations.Latest())
-			return nil
+			return f.withDB(cmd, func(db *gorm.DB, _ *slog.Logger) error {
+				v, err := migrations.Version(cmd.Context(), db)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "%s database at schema version %d (latest %d)\n", migrations.Dialect(db), v, migrations.Latest())
+				return nil
+			})
 		},
 	}
-	cmd.Flags().StringVar(&dataDir, "data-dir", "./orbit-data", "directory of the embedded SQLite database")
-	cmd.Flags().StringVar(&databaseURL, "database-url", "", "postgres:// URL to migrate PostgreSQL instead of embedded SQLite")
-	lf.register(cmd)
-	bindEnv(cmd)
+	f.register(cmd)
 	return cmd
 }
