@@ -62,6 +62,7 @@ trading the last moments before a machine crash for speed.`,
 	fl.StringVar(&cfg.Advertise, "advertise", "", "host:port clients are told to use (default: the address they dialled)")
 	fl.StringVar(&flush, "flush", string(cfg.Flush), "when sends are acknowledged: sync (after fsync) or async (after write)")
 	fl.IntVar(&cfg.RetentionHours, "retention-hours", cfg.RetentionHours, "delete stored messages older than this (0: keep)")
+	fl.IntVar(&cfg.MaxDiskUsedPercent, "max-disk-used-percent", cfg.MaxDiskUsedPercent, "delete the oldest messages first when the disk is fuller than this (0: off)")
 	fl.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", cfg.ShutdownTimeout, "how long in-flight requests may take to finish on SIGTERM")
 	lf.register(cmd)
 	bindEnvPrefix(cmd, "ORBIT_NODE_")

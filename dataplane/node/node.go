@@ -39,6 +39,9 @@ type Config struct {
 	Flush      store.FlushMode
 	// RetentionHours: whole commit-log segments older than this are deleted (0 = keep).
 	RetentionHours int
+	// MaxDiskUsedPercent: when the file system holding the data passes this,
+	// the oldest segments are deleted first, whatever their age (0 = off).
+	MaxDiskUsedPercent int
 	// ShutdownTimeout bounds how long in-flight RPCs may take to finish on Stop.
 	ShutdownTimeout time.Duration
 	Version         string
@@ -48,14 +51,15 @@ type Config struct {
 // DefaultConfig returns the defaults of `orbit node`.
 func DefaultConfig() Config {
 	return Config{
-		DataDir:         "./orbit-node",
-		GRPCAddr:        "127.0.0.1:8081",
-		AdminAddr:       "127.0.0.1:9081",
-		HTTPAddr:        "127.0.0.1:9082",
-		Flush:           store.FlushSync,
-		RetentionHours:  72,
-		ShutdownTimeout: 10 * time.Second,
-		Version:         "dev",
+		DataDir:            "./orbit-node",
+		GRPCAddr:           "127.0.0.1:8081",
+		AdminAddr:          "127.0.0.1:9081",
+		HTTPAddr:           "127.0.0.1:9082",
+		Flush:              store.FlushSync,
+		RetentionHours:     72,
+		MaxDiskUsedPercent: 85,
+		ShutdownTimeout:    10 * time.Second,
+		Version:            "dev",
 	}
 }
 
@@ -76,6 +80,9 @@ func (c Config) Validate() error {
 	}
 	if c.RetentionHours < 0 {
 		errs = append(errs, errors.New("retention hours must not be negative"))
+	}
+	if c.MaxDiskUsedPercent < 0 || c.MaxDiskUsedPercent > 99 {
+		errs = append(errs, errors.New("max disk used percent must be 0 (off) to 99"))
 	}
 	return errors.Join(errs...)
 }
@@ -129,6 +136,7 @@ func Start(ctx context.Context, cfg Config) (_ *Node, retErr error) {
 	scfg.Dir = cfg.DataDir + "/store"
 	scfg.Flush = cfg.Flush
 	scfg.RetentionHours = cfg.RetentionHours
+	scfg.MaxDiskUsedPercent = cfg.MaxDiskUsedPercent
 	scfg.Log = log.With("component", "store")
 	// Retention counts deletions of messages some group had not consumed;
 	// the broker that knows the offsets is built after the store.

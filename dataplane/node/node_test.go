@@ -29,6 +29,8 @@ func TestConfigValidate(t *testing.T) {
 		{"bad flush", func(c *node.Config) { c.Flush = "sometimes" }, false},
 		{"no data dir", func(c *node.Config) { c.DataDir = "" }, false},
 		{"negative retention", func(c *node.Config) { c.RetentionHours = -1 }, false},
+		{"disk threshold off", func(c *node.Config) { c.MaxDiskUsedPercent = 0 }, true},
+		{"disk threshold 100", func(c *node.Config) { c.MaxDiskUsedPercent = 100 }, false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
