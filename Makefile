@@ -29,6 +29,7 @@ web-build: web-deps
 
 gen: web-deps ## Regenerate generated code: admin gRPC (needs protoc), web/openapi.json, the console's API client
 	dataplane/admin/gen.sh
+	dataplane/broker/brokerrpc/gen.sh
 	$(GO) run ./cmd/orbit openapi > web/openapi.json
 	cd web && npm run gen
 

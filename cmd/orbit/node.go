@@ -28,7 +28,14 @@ at http://<http-addr>/metrics.
 With --flush sync a send is acknowledged only after its data reached the disk
 (fsync, shared by concurrent sends): acknowledged messages survive kill -9 and
 power loss. --flush async acknowledges after the write and fsyncs periodically,
-trading the last moments before a machine crash for speed.`,
+trading the last moments before a machine crash for speed.
+
+--roles splits a node in two. A broker node (--roles broker) keeps the store
+and the broker, serves the admin service, and serves the broker to proxy nodes
+on --broker-addr; it has no RocketMQ client port. A proxy node (--roles proxy)
+serves RocketMQ clients on --grpc-addr and calls the broker node at
+--broker-endpoint with --admin-token (the broker node's); it keeps no data.
+--roles all (the default) runs everything in one process.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			log, err := lf.logger(cmd.ErrOrStderr())
@@ -44,7 +51,20 @@ trading the last moments before a machine crash for speed.`,
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "Orbit node %s is running.\nRocketMQ endpoint: %s\nAdmin service: %s\n", version, n.GRPCAddr(), n.AdminAddr())
+			out := cmd.OutOrStdout()
+			fmt.Fprintf(out, "Orbit node %s is running (roles: %s).\n", version, cfg.Roles)
+			if addr := n.GRPCAddr(); addr != "" {
+				fmt.Fprintf(out, "RocketMQ endpoint: %s\n", addr)
+			}
+			if addr := n.AdminAddr(); addr != "" {
+				fmt.Fprintf(out, "Admin service: %s\n", addr)
+			}
+			if addr := n.BrokerAddr(); addr != "" {
+				fmt.Fprintf(out, "Broker service for proxy nodes: %s\n", addr)
+			}
+			if cfg.BrokerEndpoint != "" {
+				fmt.Fprintf(out, "Broker node: %s\n", cfg.BrokerEndpoint)
+			}
 			select {
 			case <-ctx.Done():
 				return n.Stop(context.WithoutCancel(ctx))
@@ -54,11 +74,14 @@ trading the last moments before a machine crash for speed.`,
 		},
 	}
 	fl := cmd.Flags()
+	fl.StringVar(&cfg.Roles, "roles", cfg.Roles, "what this node runs: all, broker (store, broker, admin service, broker service for proxy nodes) or proxy (RocketMQ endpoint in front of a broker node)")
 	fl.StringVar(&cfg.DataDir, "data-dir", cfg.DataDir, "directory for the message store and metadata (locked while the node runs)")
 	fl.StringVar(&cfg.GRPCAddr, "grpc-addr", cfg.GRPCAddr, "address RocketMQ 5 clients connect to")
 	fl.StringVar(&cfg.AdminAddr, "admin-addr", cfg.AdminAddr, "address of the admin gRPC service")
 	fl.StringVar(&cfg.HTTPAddr, "http-addr", cfg.HTTPAddr, "address serving /metrics and /healthz (empty: off)")
-	fl.StringVar(&cfg.AdminToken, "admin-token", "", "bearer token the admin service requires (required)")
+	fl.StringVar(&cfg.BrokerAddr, "broker-addr", cfg.BrokerAddr, "broker role: address proxy nodes reach the broker at (authenticated with --admin-token; keep it on a private network)")
+	fl.StringVar(&cfg.BrokerEndpoint, "broker-endpoint", "", "proxy role: host:port of the broker node's --broker-addr")
+	fl.StringVar(&cfg.AdminToken, "admin-token", "", "bearer token the admin service and the broker service require; a proxy node presents it to its broker node (required)")
 	fl.StringVar(&cfg.Advertise, "advertise", "", "host:port clients are told to use (default: the address they dialled)")
 	fl.StringVar(&flush, "flush", string(cfg.Flush), "when sends are acknowledged: sync (after fsync) or async (after write)")
 	fl.IntVar(&cfg.RetentionHours, "retention-hours", cfg.RetentionHours, "delete stored messages older than this (0: keep)")

@@ -29,7 +29,7 @@ import (
 // official Go client has data races of its own (settings applied while its
 // resync timer reads them), so it runs outside the race-checked test process.
 const (
-	roleEnv     = "ORBIT_NODE_TEST_ROLE" // node | produce | consume
+	roleEnv     = "ORBIT_NODE_TEST_ROLE" // node | produce | consume | split-client
 	dirEnv      = "ORBIT_NODE_TEST_DIR"
 	endpointEnv = "ORBIT_NODE_TEST_ENDPOINT"
 
@@ -45,6 +45,8 @@ func TestMain(m *testing.M) {
 		runProducer(os.Getenv(endpointEnv))
 	case "consume":
 		runConsumer(os.Getenv(endpointEnv))
+	case "split-client":
+		runSplitClient(os.Getenv(endpointEnv))
 	default:
 		os.Exit(m.Run())
 	}

@@ -1,6 +1,12 @@
 // Package node runs one data-plane node (`orbit node`): the store, broker,
 // name server, RocketMQ gRPC proxy and admin service in one process, with a
 // data-directory lock, Prometheus metrics and graceful shutdown.
+//
+// Config.Roles splits a node in two: a broker node (store, broker, admin
+// service and the internal broker rpc service of dataplane/broker/brokerrpc)
+// and any number of proxy nodes (name server and RocketMQ proxy) that reach
+// it over that service. The default role, all, runs everything in process
+// without the broker rpc service.
 package node
 
 import (
@@ -22,18 +28,40 @@ import (
 
 	"github.com/orbitmq/orbit/dataplane/admin"
 	"github.com/orbitmq/orbit/dataplane/broker"
+	"github.com/orbitmq/orbit/dataplane/broker/brokerrpc"
 	"github.com/orbitmq/orbit/dataplane/namesrv"
 	"github.com/orbitmq/orbit/dataplane/proxy"
 	"github.com/orbitmq/orbit/dataplane/store"
 	"github.com/orbitmq/orbit/dataplane/store/filestore"
 )
 
+// Roles of a node (Config.Roles).
+const (
+	// RoleAll runs store, broker, admin service, name server and proxy in
+	// one process; the proxy calls the broker directly.
+	RoleAll = "all"
+	// RoleBroker runs store, broker and admin service, and serves the broker
+	// to proxy nodes on BrokerAddr. It has no RocketMQ client port.
+	RoleBroker = "broker"
+	// RoleProxy runs name server and proxy in front of the broker node at
+	// BrokerEndpoint. It keeps no data: no data directory, store or lock.
+	RoleProxy = "proxy"
+)
+
 // Config configures a node.
 type Config struct {
-	DataDir    string
-	GRPCAddr   string // RocketMQ clients (TLS and plaintext on one port)
-	AdminAddr  string // admin gRPC service
+	// Roles is what this node runs: RoleAll (the default; "" means it too),
+	// RoleBroker or RoleProxy.
+	Roles      string
+	DataDir    string // all, broker
+	GRPCAddr   string // all, proxy: RocketMQ clients (TLS and plaintext on one port)
+	AdminAddr  string // all, broker: admin gRPC service
 	HTTPAddr   string // /metrics and /healthz; empty: off
+	BrokerAddr string // broker: the broker rpc service proxy nodes call
+	// BrokerEndpoint is the broker node's BrokerAddr (proxy role only).
+	BrokerEndpoint string
+	// AdminToken guards the admin service and the broker rpc service; a
+	// proxy node presents it to its broker node, so both share one token.
 	AdminToken string
 	Advertise  string // address clients are told to use; empty: what they dialled
 	Flush      store.FlushMode
@@ -51,10 +79,12 @@ type Config struct {
 // DefaultConfig returns the defaults of `orbit node`.
 func DefaultConfig() Config {
 	return Config{
+		Roles:              RoleAll,
 		DataDir:            "./orbit-node",
 		GRPCAddr:           "127.0.0.1:8081",
 		AdminAddr:          "127.0.0.1:9081",
 		HTTPAddr:           "127.0.0.1:9082",
+		BrokerAddr:         "127.0.0.1:9083",
 		Flush:              store.FlushSync,
 		RetentionHours:     72,
 		MaxDiskUsedPercent: 85,
@@ -63,20 +93,54 @@ func DefaultConfig() Config {
 	}
 }
 
-// Validate reports configuration that cannot work.
+// role is Roles with the empty default resolved.
+func (c Config) role() string {
+	if c.Roles == "" {
+		return RoleAll
+	}
+	return c.Roles
+}
+
+// Validate reports configuration that cannot work. Settings a role does not
+// use are ignored, except BrokerEndpoint: it only makes sense for a proxy
+// node, and setting it elsewhere means the wrong role was chosen.
 func (c Config) Validate() error {
 	var errs []error
-	if c.DataDir == "" {
-		errs = append(errs, errors.New("data dir is required"))
+	role := c.role()
+	switch role {
+	case RoleAll, RoleBroker, RoleProxy:
+	default:
+		return fmt.Errorf("roles %q: want %s, %s or %s", c.Roles, RoleAll, RoleBroker, RoleProxy)
 	}
-	if c.GRPCAddr == "" || c.AdminAddr == "" {
-		errs = append(errs, errors.New("grpc and admin addresses are required"))
+	if role != RoleProxy {
+		if c.DataDir == "" {
+			errs = append(errs, errors.New("data dir is required"))
+		}
+		if c.AdminAddr == "" {
+			errs = append(errs, errors.New("an admin address is required (--admin-addr)"))
+		}
+		if c.Flush != store.FlushSync && c.Flush != store.FlushAsync {
+			errs = append(errs, fmt.Errorf("flush mode %q: want sync or async", c.Flush))
+		}
+	}
+	if role != RoleBroker && c.GRPCAddr == "" {
+		errs = append(errs, errors.New("a grpc address for RocketMQ clients is required (--grpc-addr)"))
+	}
+	if role == RoleBroker && c.BrokerAddr == "" {
+		errs = append(errs, errors.New("the broker role needs --broker-addr: proxy nodes reach the broker there"))
+	}
+	if role == RoleProxy && c.BrokerEndpoint == "" {
+		errs = append(errs, errors.New("the proxy role needs --broker-endpoint: the --broker-addr of a broker-role node"))
+	}
+	if role != RoleProxy && c.BrokerEndpoint != "" {
+		errs = append(errs, fmt.Errorf("--broker-endpoint is for the proxy role only; this node's role is %s", role))
 	}
 	if c.AdminToken == "" {
-		errs = append(errs, errors.New("an admin token is required (--admin-token)"))
-	}
-	if c.Flush != store.FlushSync && c.Flush != store.FlushAsync {
-		errs = append(errs, fmt.Errorf("flush mode %q: want sync or async", c.Flush))
+		if role == RoleProxy {
+			errs = append(errs, errors.New("an admin token is required (--admin-token): the broker node's, to call its broker"))
+		} else {
+			errs = append(errs, errors.New("an admin token is required (--admin-token)"))
+		}
 	}
 	if c.RetentionHours < 0 {
 		errs = append(errs, errors.New("retention hours must not be negative"))
@@ -97,8 +161,10 @@ type Node struct {
 	proxy  *proxy.Server
 	admin  *grpc.Server
 	http   *http.Server
+	rpc    *brokerrpc.Server // broker role
+	remote *brokerrpc.Client // proxy role
 
-	grpcLn, adminLn, httpLn net.Listener
+	grpcLn, adminLn, httpLn, brokerLn net.Listener
 
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
@@ -109,7 +175,9 @@ type Node struct {
 }
 
 // Start opens the data directory (recovering the store if the last run
-// crashed), binds the listeners and serves until Stop or a fatal error.
+// crashed), binds the listeners and serves until Stop or a fatal error. A
+// proxy-role node opens no data directory; it connects to its broker node
+// lazily, so the two may start in either order.
 func Start(ctx context.Context, cfg Config) (_ *Node, retErr error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("node config: %w", err)
@@ -125,13 +193,100 @@ func Start(ctx context.Context, cfg Config) (_ *Node, retErr error) {
 		}
 	}()
 
-	var err error
-	if n.lock, err = lockDir(cfg.DataDir); err != nil {
-		return nil, err
-	}
+	role := cfg.role()
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
+	// What the proxy talks to: the broker in process, or over the network.
+	var pb proxy.Broker
+	if role != RoleProxy {
+		if err := n.openBroker(reg); err != nil {
+			return nil, err
+		}
+		pb = n.broker
+	}
+	var err error
+	switch role {
+	case RoleBroker:
+		if n.rpc, err = brokerrpc.NewServer(brokerrpc.ServerConfig{Broker: n.broker, Token: cfg.AdminToken, Log: log.With("component", "brokerrpc")}); err != nil {
+			return nil, fmt.Errorf("start broker rpc service: %w", err)
+		}
+		if n.brokerLn, err = net.Listen("tcp", cfg.BrokerAddr); err != nil {
+			return nil, fmt.Errorf("listen for proxy nodes on %s: %w", cfg.BrokerAddr, err)
+		}
+	case RoleProxy:
+		if n.remote, err = brokerrpc.NewClient(brokerrpc.ClientConfig{Endpoint: cfg.BrokerEndpoint, Token: cfg.AdminToken, Log: log.With("component", "brokerrpc")}); err != nil {
+			return nil, fmt.Errorf("broker at %s: %w", cfg.BrokerEndpoint, err)
+		}
+		pb = n.remote
+	}
+	if role != RoleBroker {
+		if n.proxy, err = proxy.New(proxy.Config{
+			Broker: pb, Routes: namesrv.New(), Advertise: cfg.Advertise, Log: log.With("component", "proxy"), Metrics: reg,
+		}); err != nil {
+			return nil, fmt.Errorf("start proxy: %w", err)
+		}
+		if n.grpcLn, err = net.Listen("tcp", cfg.GRPCAddr); err != nil {
+			return nil, fmt.Errorf("listen for clients on %s: %w", cfg.GRPCAddr, err)
+		}
+	}
+	if role != RoleProxy {
+		adm, err := admin.New(admin.Config{Broker: n.broker, Store: n.store, Token: cfg.AdminToken, Log: log.With("component", "admin"), Version: cfg.Version, StartedAt: time.Now()})
+		if err != nil {
+			return nil, fmt.Errorf("start admin service: %w", err)
+		}
+		n.admin = grpc.NewServer(adm.ServerOptions()...)
+		adm.Register(n.admin)
+		if n.adminLn, err = net.Listen("tcp", cfg.AdminAddr); err != nil {
+			return nil, fmt.Errorf("listen for admin on %s: %w", cfg.AdminAddr, err)
+		}
+	}
+	if cfg.HTTPAddr != "" {
+		if n.httpLn, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
+			return nil, fmt.Errorf("listen for metrics on %s: %w", cfg.HTTPAddr, err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+		mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
+		n.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	}
+
+	rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	n.cancel = cancel
+	if n.broker != nil {
+		n.run(func() error { return n.broker.Run(rctx) })
+		n.run(func() error { return ignoreClosed(n.admin.Serve(n.adminLn)) })
+	}
+	if n.rpc != nil {
+		n.run(func() error { return n.rpc.Serve(n.brokerLn) })
+	}
+	if n.proxy != nil {
+		n.run(func() error { return n.proxy.Serve(rctx, n.grpcLn) })
+	}
+	if n.http != nil {
+		n.run(func() error { return ignoreClosed(n.http.Serve(n.httpLn)) })
+	}
+	attrs := []any{"roles", role, "grpc", n.GRPCAddr(), "admin", n.AdminAddr()}
+	switch role {
+	case RoleBroker:
+		attrs = append(attrs, "broker_rpc", n.BrokerAddr())
+	case RoleProxy:
+		attrs = append(attrs, "broker_endpoint", cfg.BrokerEndpoint)
+	}
+	if role != RoleProxy {
+		attrs = append(attrs, "flush", cfg.Flush)
+	}
+	log.Info("node started", attrs...)
+	return n, nil
+}
+
+// openBroker locks the data directory and opens the store and the broker.
+func (n *Node) openBroker(reg *prometheus.Registry) error {
+	cfg, log := n.cfg, n.log
+	var err error
+	if n.lock, err = lockDir(cfg.DataDir); err != nil {
+		return err
+	}
 	scfg := filestore.DefaultConfig()
 	scfg.Dir = cfg.DataDir + "/store"
 	scfg.Flush = cfg.Flush
@@ -148,54 +303,16 @@ func Start(ctx context.Context, cfg Config) (_ *Node, retErr error) {
 		return math.MaxInt64
 	}
 	if n.store, err = filestore.Open(scfg); err != nil {
-		return nil, fmt.Errorf("open store: %w", err)
+		return fmt.Errorf("open store: %w", err)
 	}
 	registerStoreMetrics(reg, n.store)
 	if n.broker, err = broker.New(broker.Config{
 		DataDir: cfg.DataDir + "/meta", Store: n.store, Log: log.With("component", "broker"), Metrics: reg,
 	}); err != nil {
-		return nil, fmt.Errorf("open broker: %w", err)
+		return fmt.Errorf("open broker: %w", err)
 	}
 	brk.Store(n.broker)
-	routes := namesrv.New()
-	if n.proxy, err = proxy.New(proxy.Config{
-		Broker: n.broker, Routes: routes, Advertise: cfg.Advertise, Log: log.With("component", "proxy"), Metrics: reg,
-	}); err != nil {
-		return nil, fmt.Errorf("start proxy: %w", err)
-	}
-	adm, err := admin.New(admin.Config{Broker: n.broker, Store: n.store, Token: cfg.AdminToken, Log: log.With("component", "admin"), Version: cfg.Version, StartedAt: time.Now()})
-	if err != nil {
-		return nil, fmt.Errorf("start admin service: %w", err)
-	}
-	n.admin = grpc.NewServer(adm.ServerOptions()...)
-	adm.Register(n.admin)
-
-	if n.grpcLn, err = net.Listen("tcp", cfg.GRPCAddr); err != nil {
-		return nil, fmt.Errorf("listen for clients on %s: %w", cfg.GRPCAddr, err)
-	}
-	if n.adminLn, err = net.Listen("tcp", cfg.AdminAddr); err != nil {
-		return nil, fmt.Errorf("listen for admin on %s: %w", cfg.AdminAddr, err)
-	}
-	if cfg.HTTPAddr != "" {
-		if n.httpLn, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
-			return nil, fmt.Errorf("listen for metrics on %s: %w", cfg.HTTPAddr, err)
-		}
-		mux := http.NewServeMux()
-		mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-		mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
-		n.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	}
-
-	rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	n.cancel = cancel
-	n.run(func() error { return n.broker.Run(rctx) })
-	n.run(func() error { return n.proxy.Serve(rctx, n.grpcLn) })
-	n.run(func() error { return ignoreClosed(n.admin.Serve(n.adminLn)) })
-	if n.http != nil {
-		n.run(func() error { return ignoreClosed(n.http.Serve(n.httpLn)) })
-	}
-	log.Info("node started", "grpc", n.grpcLn.Addr().String(), "admin", n.adminLn.Addr().String(), "flush", cfg.Flush)
-	return n, nil
+	return nil
 }
 
 func ignoreClosed(err error) error {
@@ -218,11 +335,21 @@ func (n *Node) run(f func() error) {
 	}()
 }
 
-// GRPCAddr is the address RocketMQ clients connect to.
-func (n *Node) GRPCAddr() string { return n.grpcLn.Addr().String() }
+// GRPCAddr is the address RocketMQ clients connect to ("" for a broker node).
+func (n *Node) GRPCAddr() string { return addrOf(n.grpcLn) }
 
-// AdminAddr is the admin service's address.
-func (n *Node) AdminAddr() string { return n.adminLn.Addr().String() }
+// AdminAddr is the admin service's address ("" for a proxy node).
+func (n *Node) AdminAddr() string { return addrOf(n.adminLn) }
+
+// BrokerAddr is where proxy nodes reach this broker node ("" for other roles).
+func (n *Node) BrokerAddr() string { return addrOf(n.brokerLn) }
+
+func addrOf(ln net.Listener) string {
+	if ln == nil {
+		return ""
+	}
+	return ln.Addr().String()
+}
 
 // HTTPAddr is the metrics address ("" when off).
 func (n *Node) HTTPAddr() string {
@@ -232,7 +359,8 @@ func (n *Node) HTTPAddr() string {
 	return n.httpLn.Addr().String()
 }
 
-// Broker exposes the broker (for in-process tests and tools).
+// Broker exposes the broker (for in-process tests and tools); nil for a
+// proxy node.
 func (n *Node) Broker() *broker.Broker { return n.broker }
 
 // Done is closed when the node has stopped.
@@ -260,12 +388,18 @@ func (n *Node) Stop(ctx context.Context) error {
 		if n.http != nil {
 			_ = n.http.Shutdown(sctx)
 		}
-		stopped := make(chan struct{})
-		go func() { n.admin.GracefulStop(); close(stopped) }()
-		select {
-		case <-stopped:
-		case <-sctx.Done():
-			n.admin.Stop()
+		if n.rpc != nil {
+			// Before the broker closes: proxy nodes' calls finish first.
+			n.rpc.Stop(sctx)
+		}
+		if n.admin != nil {
+			stopped := make(chan struct{})
+			go func() { n.admin.GracefulStop(); close(stopped) }()
+			select {
+			case <-stopped:
+			case <-sctx.Done():
+				n.admin.Stop()
+			}
 		}
 		n.wg.Wait()
 		n.closeAll()
@@ -278,9 +412,14 @@ func (n *Node) Stop(ctx context.Context) error {
 
 // closeAll releases whatever was opened, in reverse order.
 func (n *Node) closeAll() {
-	for _, ln := range []net.Listener{n.grpcLn, n.adminLn, n.httpLn} {
+	for _, ln := range []net.Listener{n.grpcLn, n.adminLn, n.httpLn, n.brokerLn} {
 		if ln != nil {
 			_ = ln.Close()
+		}
+	}
+	if n.remote != nil {
+		if err := n.remote.Close(); err != nil {
+			n.log.Error("close broker rpc client", "err", err)
 		}
 	}
 	if n.broker != nil {

@@ -31,6 +31,18 @@ func TestConfigValidate(t *testing.T) {
 		{"negative retention", func(c *node.Config) { c.RetentionHours = -1 }, false},
 		{"disk threshold off", func(c *node.Config) { c.MaxDiskUsedPercent = 0 }, true},
 		{"disk threshold 100", func(c *node.Config) { c.MaxDiskUsedPercent = 100 }, false},
+		{"empty roles means all", func(c *node.Config) { c.Roles = "" }, true},
+		{"unknown role", func(c *node.Config) { c.Roles = "namesrv" }, false},
+		{"broker role", func(c *node.Config) { c.Roles = node.RoleBroker }, true},
+		{"broker role without broker addr", func(c *node.Config) { c.Roles, c.BrokerAddr = node.RoleBroker, "" }, false},
+		{"broker role with broker endpoint", func(c *node.Config) { c.Roles, c.BrokerEndpoint = node.RoleBroker, "127.0.0.1:9083" }, false},
+		{"all role with broker endpoint", func(c *node.Config) { c.BrokerEndpoint = "127.0.0.1:9083" }, false},
+		{"proxy role", func(c *node.Config) { c.Roles, c.BrokerEndpoint, c.DataDir = node.RoleProxy, "127.0.0.1:9083", "" }, true},
+		{"proxy role without broker endpoint", func(c *node.Config) { c.Roles = node.RoleProxy }, false},
+		{"proxy role without token", func(c *node.Config) { c.Roles, c.BrokerEndpoint, c.AdminToken = node.RoleProxy, "127.0.0.1:9083", "" }, false},
+		{"proxy role ignores flush", func(c *node.Config) { c.Roles, c.BrokerEndpoint, c.Flush = node.RoleProxy, "127.0.0.1:9083", "" }, true},
+		{"proxy role without grpc addr", func(c *node.Config) { c.Roles, c.BrokerEndpoint, c.GRPCAddr = node.RoleProxy, "127.0.0.1:9083", "" }, false},
+		{"broker role without grpc addr", func(c *node.Config) { c.Roles, c.GRPCAddr = node.RoleBroker, "" }, true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

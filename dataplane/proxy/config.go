@@ -13,7 +13,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc/metadata"
 
-	"github.com/orbitmq/orbit/dataplane/broker"
 	"github.com/orbitmq/orbit/dataplane/namesrv"
 )
 
@@ -68,7 +67,9 @@ var (
 // Config builds a Server. The zero value of every field but Broker has a
 // usable default (DefaultConfig shows them).
 type Config struct {
-	Broker *broker.Broker
+	// Broker serves the messages: *broker.Broker in process, or a remote
+	// broker's client (see Broker).
+	Broker Broker
 	// Routes is the route table. Nil: a new table. Unless the table already
 	// has a broker named BrokerName, New registers Broker under that name at
 	// Advertise (or, without Advertise, at whatever address each client

@@ -18,7 +18,7 @@ import (
 )
 
 // BrokerTopics lets a route table look topics up in b.
-func BrokerTopics(b *broker.Broker) namesrv.TopicSource {
+func BrokerTopics(b Broker) namesrv.TopicSource {
 	return namesrv.TopicSourceFunc(func(name string) (namesrv.Topic, error) {
 		t, err := b.GetTopic(name)
 		if errors.Is(err, broker.ErrTopicNotFound) {
