@@ -29,6 +29,9 @@ var (
 	ErrBadFilter       = errors.New("invalid filter expression")
 	ErrInvalidArgument = errors.New("invalid argument") // wrapped with details: fmt.Errorf("%w: ...", ErrInvalidArgument)
 	ErrClosed          = errors.New("broker closed")
+	// ErrUnsupported: a message kind whose delivery semantics this node
+	// does not implement yet; refused rather than delivered wrongly.
+	ErrUnsupported = errors.New("not supported by this node yet")
 
 	// ErrBodyEmpty and ErrBodyTooLarge refine ErrInvalidArgument (errors
 	// carrying them match both) so the proxy can answer MESSAGE_BODY_EMPTY

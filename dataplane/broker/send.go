@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"strings"
+	"time"
 
 	"github.com/orbitmq/orbit/dataplane/store"
 )
@@ -31,9 +32,11 @@ func messageTypeName(t store.MessageType) string {
 // robin; FIFO messages by a stable hash of their group). The result has one
 // entry per message; err is for the whole request (unknown topic, type mismatch...).
 //
-// Send sets QueueID and the store-assigned fields on msgs. Delay and
-// transaction messages are stored with their fields but delivered like
-// normal ones until the timer and transaction services exist.
+// Send sets QueueID and the store-assigned fields on msgs. Until the timer
+// and transaction services exist, transaction messages and delay messages
+// due in the future are refused with ErrUnsupported: delivering a half
+// message before its commit, or a delay message early, would be wrong
+// silently. A delay message already due is delivered at once, as RocketMQ does.
 func (b *Broker) Send(ctx context.Context, msgs []*store.Message) ([]SendResult, error) {
 	if len(msgs) == 0 {
 		return nil, fmt.Errorf("%w: no messages to send", ErrInvalidArgument)
@@ -78,6 +81,12 @@ func (b *Broker) Send(ctx context.Context, msgs []*store.Message) ([]SendResult,
 		}
 		if m.Type == store.TypeFIFO && m.Group == "" {
 			return nil, fmt.Errorf("%w: FIFO message %s has no message group", ErrInvalidArgument, m.MessageID)
+		}
+		if m.Type == store.TypeTransaction {
+			return nil, fmt.Errorf("%w: transaction messages (message %s)", ErrUnsupported, m.MessageID)
+		}
+		if m.Type == store.TypeDelay && m.DeliveryTime.After(b.now()) {
+			return nil, fmt.Errorf("%w: scheduled delivery (message %s is due at %s)", ErrUnsupported, m.MessageID, m.DeliveryTime.UTC().Format(time.RFC3339))
 		}
 	}
 	n := uint64(te.Queues)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -66,11 +67,24 @@ func TestSendErrors(t *testing.T) {
 			}
 		})
 	}
-	// A delay message on a delay topic is stored (delivery timing comes later).
+	// A delay message already due on a delay topic is delivered at once; one
+	// due later, and any transaction message, is refused until the timer and
+	// transaction services exist (rather than delivered early or before commit).
 	m := msg("delay", "d")
 	m.Type = store.TypeDelay
+	m.DeliveryTime = e.clk.Now().Add(-time.Second)
 	_, err := e.b.Send(context.Background(), []*store.Message{m})
 	require.NoError(t, err)
+	later := msg("delay", "later")
+	later.Type = store.TypeDelay
+	later.DeliveryTime = e.clk.Now().Add(time.Hour)
+	_, err = e.b.Send(context.Background(), []*store.Message{later})
+	require.ErrorIs(t, err, broker.ErrUnsupported)
+	e.topic("txn", broker.TopicTransaction, 1)
+	half := msg("txn", "half")
+	half.Type = store.TypeTransaction
+	_, err = e.b.Send(context.Background(), []*store.Message{half})
+	require.ErrorIs(t, err, broker.ErrUnsupported)
 }
 
 func TestSendQueueSelection(t *testing.T) {

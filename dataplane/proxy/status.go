@@ -66,6 +66,8 @@ func classify(err error) (v2.Code, string) {
 		return v2.Code_MESSAGE_BODY_TOO_LARGE, "message body too large"
 	case errors.Is(err, broker.ErrBodyEmpty):
 		return v2.Code_MESSAGE_BODY_EMPTY, "message body is empty"
+	case errors.Is(err, broker.ErrUnsupported):
+		return v2.Code_UNSUPPORTED, err.Error()
 	case errors.Is(err, broker.ErrInvalidArgument):
 		// The broker wraps ErrInvalidArgument with a client-facing detail.
 		return v2.Code_BAD_REQUEST, err.Error()

@@ -31,6 +31,7 @@ func TestStatusOfMapsEveryError(t *testing.T) {
 		{store.ErrTooLarge, v2.Code_MESSAGE_BODY_TOO_LARGE},
 		{fmt.Errorf("%w: m: %w", broker.ErrInvalidArgument, broker.ErrBodyTooLarge), v2.Code_MESSAGE_BODY_TOO_LARGE},
 		{fmt.Errorf("%w: m: %w", broker.ErrInvalidArgument, broker.ErrBodyEmpty), v2.Code_MESSAGE_BODY_EMPTY},
+		{fmt.Errorf("%w: transaction messages (message m)", broker.ErrUnsupported), v2.Code_UNSUPPORTED},
 		{fmt.Errorf("%w: batch too big", broker.ErrInvalidArgument), v2.Code_BAD_REQUEST},
 		{ErrForbidden, v2.Code_FORBIDDEN},
 		{ErrUnauthorized, v2.Code_UNAUTHORIZED},

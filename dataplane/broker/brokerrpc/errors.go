@@ -34,6 +34,7 @@ var sentinels = []struct {
 	{"broker.ErrBodyTooLarge", broker.ErrBodyTooLarge, codes.InvalidArgument},
 	{"broker.ErrInvalidArgument", broker.ErrInvalidArgument, codes.InvalidArgument},
 	{"broker.ErrClosed", broker.ErrClosed, codes.Unavailable},
+	{"broker.ErrUnsupported", broker.ErrUnsupported, codes.Unimplemented},
 	{"store.ErrTooLarge", store.ErrTooLarge, codes.InvalidArgument},
 	{"store.ErrInvalidMessage", store.ErrInvalidMessage, codes.InvalidArgument},
 	{"store.ErrNotFound", store.ErrNotFound, codes.NotFound},
