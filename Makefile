@@ -28,8 +28,7 @@ web-build: web-deps
 	cd web && npm run build
 
 gen: web-deps ## Regenerate generated code: admin gRPC (needs protoc), web/openapi.json, the console's API client
-	dataplane/admin/gen.sh
-	dataplane/broker/brokerrpc/gen.sh
+	dataplane/protogen.sh
 	$(GO) run ./cmd/orbit openapi > web/openapi.json
 	cd web && npm run gen
 

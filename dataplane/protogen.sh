@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Regenerates the internal broker service's Go code (brokerpb/*.pb.go) from
-# brokerpb/broker.proto. `make gen` runs it; run it by hand after editing the
-# proto. The generated files are committed, so building Orbit never needs
+# Regenerates the Go code of the data plane's gRPC services from their
+# protos: the admin service (admin/adminpb) and the internal broker service
+# (broker/brokerrpc/brokerpb). `make gen` runs it; run it by hand after
+# editing a proto. The generated files are committed, so building Orbit never needs
 # protoc.
 #
 # Needs protoc with the well-known types (Debian: apt-get install
@@ -20,11 +21,11 @@ PROTOC_VERSION="libprotoc 3.21.12"
 cd "$(dirname "${BASH_SOURCE[0]}")"
 
 if ! command -v protoc >/dev/null; then
-	echo "gen.sh: protoc not found (Debian: apt-get install protobuf-compiler libprotobuf-dev)" >&2
+	echo "protogen.sh: protoc not found (Debian: apt-get install protobuf-compiler libprotobuf-dev)" >&2
 	exit 1
 fi
 if [[ "$(protoc --version)" != "$PROTOC_VERSION" ]]; then
-	echo "gen.sh: warning: $(protoc --version) is not $PROTOC_VERSION; the generated headers will differ" >&2
+	echo "protogen.sh: warning: $(protoc --version) is not $PROTOC_VERSION; the generated headers will differ" >&2
 fi
 
 tmp="$(mktemp -d)"
@@ -48,11 +49,18 @@ plugin() {
 gen_go="$(plugin protoc-gen-go "$PROTOC_GEN_GO_VERSION" google.golang.org/protobuf/cmd/protoc-gen-go)"
 gen_go_grpc="$(plugin protoc-gen-go-grpc "$PROTOC_GEN_GO_GRPC_VERSION" google.golang.org/grpc/cmd/protoc-gen-go-grpc)"
 
-protoc \
-	--proto_path=brokerpb \
-	--plugin=protoc-gen-go="$gen_go" \
-	--plugin=protoc-gen-go-grpc="$gen_go_grpc" \
-	--go_out=brokerpb --go_opt=paths=source_relative \
-	--go-grpc_out=brokerpb --go-grpc_opt=paths=source_relative \
-	broker.proto
-echo "gen.sh: regenerated dataplane/broker/brokerrpc/brokerpb"
+# generate DIR PROTO regenerates the Go files next to DIR/PROTO.
+generate() {
+	local dir=$1 proto=$2
+	protoc \
+		--proto_path="$dir" \
+		--plugin=protoc-gen-go="$gen_go" \
+		--plugin=protoc-gen-go-grpc="$gen_go_grpc" \
+		--go_out="$dir" --go_opt=paths=source_relative \
+		--go-grpc_out="$dir" --go-grpc_opt=paths=source_relative \
+		"$proto"
+	echo "protogen.sh: regenerated dataplane/$dir"
+}
+
+generate admin/adminpb admin.proto
+generate broker/brokerrpc/brokerpb broker.proto
