@@ -2,56 +2,12 @@ package admin
 
 import (
 	"context"
-	"crypto/sha256"
-	"crypto/subtle"
-	"strings"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/metadata"
-	"google.golang.org/grpc/status"
 )
 
-// authMetadata is the metadata key carrying "Bearer <token>".
-const authMetadata = "authorization"
-
-var (
-	errNoToken = status.Error(codes.Unauthenticated,
-		`missing admin token: send gRPC metadata "authorization: Bearer <token>"`)
-	errBadScheme = status.Error(codes.Unauthenticated,
-		`malformed authorization metadata: want exactly one "Bearer <token>" value`)
-	errBadToken = status.Error(codes.Unauthenticated, "invalid admin token")
-)
-
-// authenticate checks the admin token of an incoming call in constant time.
-// The token itself never appears in errors or logs.
-func (s *Server) authenticate(ctx context.Context) error {
-	md, _ := metadata.FromIncomingContext(ctx)
-	vals := md.Get(authMetadata)
-	switch {
-	case len(vals) == 0:
-		return errNoToken
-	case len(vals) > 1:
-		return errBadScheme
-	}
-	v := strings.TrimSpace(vals[0])
-	if strings.EqualFold(v, "Bearer") {
-		return errNoToken
-	}
-	scheme, token, ok := strings.Cut(v, " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") {
-		return errBadScheme
-	}
-	token = strings.TrimSpace(token)
-	if token == "" {
-		return errNoToken
-	}
-	sum := sha256.Sum256([]byte(token))
-	if subtle.ConstantTimeCompare(sum[:], s.tokenSum[:]) != 1 {
-		return errBadToken
-	}
-	return nil
-}
+// authenticate checks the admin token of an incoming call (grpcauth).
+func (s *Server) authenticate(ctx context.Context) error { return s.auth.Check(ctx) }
 
 // authUnary wraps a generated method handler so the token is checked as the
 // innermost step of the server's interceptor chain.

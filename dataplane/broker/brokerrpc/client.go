@@ -14,11 +14,9 @@ import (
 
 	"github.com/orbitmq/orbit/dataplane/broker"
 	"github.com/orbitmq/orbit/dataplane/broker/brokerrpc/brokerpb"
+	"github.com/orbitmq/orbit/dataplane/grpcauth"
 	"github.com/orbitmq/orbit/dataplane/store"
 )
-
-// authMetadata is the metadata key carrying "Bearer <token>".
-const authMetadata = "authorization"
 
 // DefaultCallTimeout bounds a call whose context has no deadline. Receive
 // gets its poll timeout on top.
@@ -64,7 +62,7 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 	}
 	conn, err := grpc.NewClient(cfg.Endpoint,
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithPerRPCCredentials(bearer("Bearer "+strings.TrimSpace(cfg.Token))),
+		grpc.WithPerRPCCredentials(grpcauth.Credentials(cfg.Token)),
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(cfg.MaxMessageBytes), grpc.MaxCallSendMsgSize(cfg.MaxMessageBytes)),
 		// Notice a dead broker between calls rather than on the next send.
 		grpc.WithKeepaliveParams(keepalive.ClientParameters{Time: 30 * time.Second, Timeout: 10 * time.Second, PermitWithoutStream: true}),
@@ -77,16 +75,6 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 
 // Close closes the connection.
 func (c *Client) Close() error { return c.conn.Close() }
-
-// bearer sends the token with every call. The broker rpc address is meant
-// for a private network, so plaintext transport is allowed.
-type bearer string
-
-func (b bearer) GetRequestMetadata(context.Context, ...string) (map[string]string, error) {
-	return map[string]string{authMetadata: string(b)}, nil
-}
-
-func (bearer) RequireTransportSecurity() bool { return false }
 
 // withTimeout bounds ctx by extra+CallTimeout unless it has a deadline.
 func (c *Client) withTimeout(ctx context.Context, extra time.Duration) (context.Context, context.CancelFunc) {

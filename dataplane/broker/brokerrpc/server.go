@@ -12,8 +12,6 @@ package brokerrpc
 
 import (
 	"context"
-	"crypto/sha256"
-	"crypto/subtle"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -26,12 +24,12 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/keepalive"
-	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/status"
 
 	"github.com/orbitmq/orbit/dataplane/broker"
 	"github.com/orbitmq/orbit/dataplane/broker/brokerrpc/brokerpb"
+	"github.com/orbitmq/orbit/dataplane/grpcauth"
 	"github.com/orbitmq/orbit/dataplane/store"
 )
 
@@ -58,10 +56,10 @@ type ServerConfig struct {
 type Server struct {
 	brokerpb.UnimplementedBrokerServer
 
-	b        *broker.Broker
-	log      *slog.Logger
-	tokenSum [sha256.Size]byte // comparing digests takes the same time whatever the presented token
-	grpc     *grpc.Server
+	b    *broker.Broker
+	log  *slog.Logger
+	auth *grpcauth.Verifier
+	grpc *grpc.Server
 
 	stopCtx  context.Context // canceled when Stop begins: long polls answer at once
 	stop     context.CancelCauseFunc
@@ -84,7 +82,11 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 	if maxBytes <= 0 {
 		maxBytes = DefaultMaxMessageBytes
 	}
-	s := &Server{b: cfg.Broker, log: log, tokenSum: sha256.Sum256([]byte(cfg.Token))}
+	auth, err := grpcauth.NewVerifier(cfg.Token, "token")
+	if err != nil {
+		return nil, fmt.Errorf("broker rpc config: %w", err)
+	}
+	s := &Server{b: cfg.Broker, log: log, auth: auth}
 	s.stopCtx, s.stop = context.WithCancelCause(context.Background())
 	s.grpc = grpc.NewServer(
 		grpc.MaxRecvMsgSize(maxBytes),
@@ -130,7 +132,7 @@ func (s *Server) Stop(ctx context.Context) {
 // logged.
 func (s *Server) intercept(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 	op := path.Base(info.FullMethod)
-	if err := s.authenticate(ctx); err != nil {
+	if err := s.auth.Check(ctx); err != nil {
 		attrs := []any{slog.String("op", op), slog.String("reason", status.Convert(err).Message())}
 		if p, ok := peer.FromContext(ctx); ok && p.Addr != nil {
 			attrs = append(attrs, slog.String("peer", p.Addr.String()))
@@ -143,29 +145,6 @@ func (s *Server) intercept(ctx context.Context, req any, info *grpc.UnaryServerI
 		s.log.ErrorContext(ctx, "broker rpc call failed", slog.String("op", op), slog.Any("err", err))
 	}
 	return resp, err
-}
-
-var (
-	errNoToken  = status.Error(codes.Unauthenticated, `missing token: send metadata "authorization: Bearer <token>"`)
-	errBadToken = status.Error(codes.Unauthenticated, "invalid token")
-)
-
-func (s *Server) authenticate(ctx context.Context) error {
-	md, _ := metadata.FromIncomingContext(ctx)
-	vals := md.Get(authMetadata)
-	if len(vals) != 1 {
-		return errNoToken
-	}
-	scheme, token, ok := strings.Cut(strings.TrimSpace(vals[0]), " ")
-	token = strings.TrimSpace(token)
-	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
-		return errNoToken
-	}
-	sum := sha256.Sum256([]byte(token))
-	if subtle.ConstantTimeCompare(sum[:], s.tokenSum[:]) != 1 {
-		return errBadToken
-	}
-	return nil
 }
 
 // Send stores the messages and answers the fields the store assigned.
