@@ -96,22 +96,10 @@ func (b *Broker) DeleteTopic(ctx context.Context, name string) error {
 	// Metadata first: if the store then fails, the worst case is stale
 	// messages under a recreated topic, never a consumer offset that points
 	// past a queue that started over.
-	err := b.db.Update(func(tx *bolt.Tx) error {
-		if err := tx.Bucket(bucketTopics).Delete([]byte(name)); err != nil {
-			return err
-		}
-		return deleteOffsets(tx, func(_, t string) bool { return t == name })
-	})
-	if err != nil {
+	if err := b.forget(bucketTopics, name, func(_, t string) bool { return t == name }); err != nil {
 		return fmt.Errorf("delete topic %q: %w", name, err)
 	}
 	delete(b.topics, name)
-	for k, s := range b.subs {
-		if k.topic == name {
-			delete(b.subs, k)
-			s.wakeAll()
-		}
-	}
 	if err := b.st.DeleteQueues(name); err != nil {
 		return fmt.Errorf("delete queues of topic %q: %w", name, err)
 	}
@@ -222,22 +210,10 @@ func (b *Broker) DeleteGroup(ctx context.Context, name string) error {
 	if _, ok := b.groups[name]; !ok {
 		return fmt.Errorf("delete group %q: %w", name, ErrGroupNotFound)
 	}
-	err := b.db.Update(func(tx *bolt.Tx) error {
-		if err := tx.Bucket(bucketGroups).Delete([]byte(name)); err != nil {
-			return err
-		}
-		return deleteOffsets(tx, func(g, _ string) bool { return g == name })
-	})
-	if err != nil {
+	if err := b.forget(bucketGroups, name, func(g, _ string) bool { return g == name }); err != nil {
 		return fmt.Errorf("delete group %q: %w", name, err)
 	}
 	delete(b.groups, name)
-	for k, s := range b.subs {
-		if k.group == name {
-			delete(b.subs, k)
-			s.wakeAll()
-		}
-	}
 	b.log.Info("group deleted", "group", name)
 	return nil
 }
@@ -272,4 +248,26 @@ func (b *Broker) ListGroups(after string, limit int) []Group {
 		out = out[:limit]
 	}
 	return out
+}
+
+// forget removes a topic's or group's row from bucket with every consumer
+// offset and subscription that owns(group, topic) matches, waking their
+// long-pollers. Callers hold ckMu and mu.
+func (b *Broker) forget(bucket []byte, name string, owns func(group, topic string) bool) error {
+	err := b.db.Update(func(tx *bolt.Tx) error {
+		if err := tx.Bucket(bucket).Delete([]byte(name)); err != nil {
+			return err
+		}
+		return deleteOffsets(tx, owns)
+	})
+	if err != nil {
+		return err
+	}
+	for k, s := range b.subs {
+		if owns(k.group, k.topic) {
+			delete(b.subs, k)
+			s.wakeAll()
+		}
+	}
+	return nil
 }
