@@ -16,6 +16,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/orbitmq/orbit/dataplane/store"
+	"github.com/orbitmq/orbit/dataplane/trace"
 )
 
 // Errors the proxy and admin service map to RocketMQ codes / gRPC statuses.
@@ -111,20 +112,41 @@ type Config struct {
 	// MaxReceiveBytes bounds the body bytes of one receive (16 MiB); a
 	// receive always returns at least one message if one is ready.
 	MaxReceiveBytes int
+
+	// MaxDelay bounds how far ahead a delay message may be scheduled (3 days).
+	MaxDelay time.Duration
+	// TxnCheckDelay is how long a transaction may stay unresolved before
+	// the first orphan check (6 s, Apache's transactionTimeOut).
+	TxnCheckDelay time.Duration
+	// TxnCheckInterval is the first gap between orphan checks (30 s); it
+	// doubles after each check up to TxnCheckMaxInterval (5 min).
+	TxnCheckInterval    time.Duration
+	TxnCheckMaxInterval time.Duration
+	// TxnCheckMax is how many orphan checks a transaction gets before it is
+	// rolled back (15, Apache's transactionCheckMax).
+	TxnCheckMax int
+
+	// Tracer records message traces; nil turns tracing off.
+	Tracer trace.Recorder
 }
 
 // DefaultConfig returns production defaults; DataDir and Store have none.
 func DefaultConfig() Config {
 	return Config{
-		Now:                time.Now,
-		MaxBatch:           32,
-		DefaultInvisible:   60 * time.Second,
-		MaxBodyBytes:       4 << 20,
-		CheckpointInterval: time.Second,
-		MinInvisible:       time.Second,
-		MaxAutoRenewHold:   3 * time.Hour,
-		ClientGoneDelay:    time.Second,
-		MaxReceiveBytes:    16 << 20,
+		Now:                 time.Now,
+		MaxBatch:            32,
+		DefaultInvisible:    60 * time.Second,
+		MaxBodyBytes:        4 << 20,
+		CheckpointInterval:  time.Second,
+		MinInvisible:        time.Second,
+		MaxAutoRenewHold:    3 * time.Hour,
+		ClientGoneDelay:     time.Second,
+		MaxReceiveBytes:     16 << 20,
+		MaxDelay:            72 * time.Hour,
+		TxnCheckDelay:       6 * time.Second,
+		TxnCheckInterval:    30 * time.Second,
+		TxnCheckMaxInterval: 5 * time.Minute,
+		TxnCheckMax:         15,
 	}
 }
 
@@ -157,6 +179,21 @@ func (c Config) withDefaults() Config {
 	if c.MaxReceiveBytes == 0 {
 		c.MaxReceiveBytes = d.MaxReceiveBytes
 	}
+	if c.MaxDelay == 0 {
+		c.MaxDelay = d.MaxDelay
+	}
+	if c.TxnCheckDelay == 0 {
+		c.TxnCheckDelay = d.TxnCheckDelay
+	}
+	if c.TxnCheckInterval == 0 {
+		c.TxnCheckInterval = d.TxnCheckInterval
+	}
+	if c.TxnCheckMaxInterval == 0 {
+		c.TxnCheckMaxInterval = d.TxnCheckMaxInterval
+	}
+	if c.TxnCheckMax == 0 {
+		c.TxnCheckMax = d.TxnCheckMax
+	}
 	if c.Log == nil {
 		c.Log = slog.New(slog.DiscardHandler)
 	}
@@ -180,7 +217,9 @@ func (c Config) Validate() error {
 	for name, d := range map[string]time.Duration{
 		"DefaultInvisible": c.DefaultInvisible, "CheckpointInterval": c.CheckpointInterval,
 		"MinInvisible": c.MinInvisible, "MaxAutoRenewHold": c.MaxAutoRenewHold,
-		"ClientGoneDelay": c.ClientGoneDelay,
+		"ClientGoneDelay": c.ClientGoneDelay, "MaxDelay": c.MaxDelay,
+		"TxnCheckDelay": c.TxnCheckDelay, "TxnCheckInterval": c.TxnCheckInterval,
+		"TxnCheckMaxInterval": c.TxnCheckMaxInterval,
 	} {
 		if d < 0 {
 			errs = append(errs, fmt.Errorf("broker config: %s must be positive", name))
@@ -194,6 +233,12 @@ type SendResult struct {
 	MessageID   string
 	QueueID     int32
 	QueueOffset int64
+	// TransactionID names the transaction of a TRANSACTION message (for
+	// EndTransaction); empty otherwise.
+	TransactionID string
+	// RecallHandle cancels a scheduled DELAY message (Recall); empty when
+	// the message was not scheduled (already due).
+	RecallHandle string
 }
 
 // FilterType says how a filter expression is read.
