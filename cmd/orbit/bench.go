@@ -31,6 +31,7 @@ type benchFlags struct {
 	flush      string
 	queues     int32
 	output     string
+	nodeFlags  []string
 }
 
 func newBenchCmd() *cobra.Command {
@@ -44,7 +45,12 @@ latency percentiles (send acknowledgement and end to end).
 
 Without --endpoint it starts its own node (this executable, --flush mode) on
 loopback in a temporary directory and also reports the node's CPU time per
-message (user+system ÷ messages received or sent).`,
+message (user+system ÷ messages received or sent).
+
+--type fifo sends to a FIFO topic over --message-groups message groups and
+consumes with an orderly group, counting order violations; --type delay sends
+messages due --delay later and reports how late they arrived (with --messages
+to schedule a fixed number, e.g. 100000).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runBench(cmd, f) },
 	}
@@ -62,16 +68,30 @@ message (user+system ÷ messages received or sent).`,
 	fl.BoolVar(&f.cfg.TLS, "tls", false, "connect with TLS (the node serves both on one port)")
 	fl.StringVar(&f.flush, "flush", "sync", "flush mode of the node bench starts: sync or async")
 	fl.StringVar(&f.output, "output", "text", "report format: text or json")
+	fl.StringVar(&f.cfg.Type, "type", bench.TypeNormal, "message type: normal, fifo or delay (the topic gets a matching type; default names gain the type)")
+	fl.IntVar(&f.cfg.MessageGroups, "message-groups", 1000, "fifo: message groups (at least --producers)")
+	fl.DurationVar(&f.cfg.Delay, "delay", 10*time.Second, "delay: how far ahead each message is due")
+	fl.Int64Var(&f.cfg.Messages, "messages", 0, "stop after this many messages (0: send for --duration)")
+	fl.StringArrayVar(&f.nodeFlags, "node-flag", nil, "extra flag for the node bench starts, e.g. --node-flag=--trace=false (repeatable)")
 	return cmd
 }
 
 func runBench(cmd *cobra.Command, f benchFlags) error {
 	ctx := cmd.Context()
 	out := cmd.OutOrStdout()
+	if f.cfg.Type != bench.TypeNormal {
+		// A topic has one message type: keep the runs of each type apart.
+		if !cmd.Flags().Changed("topic") {
+			f.cfg.Topic += "-" + f.cfg.Type
+		}
+		if !cmd.Flags().Changed("group") {
+			f.cfg.Group += "-" + f.cfg.Type
+		}
+	}
 	var node *benchNode
 	if f.cfg.Endpoint == "" {
 		var err error
-		if node, err = startBenchNode(ctx, f.flush); err != nil {
+		if node, err = startBenchNode(ctx, f.flush, f.nodeFlags); err != nil {
 			return err
 		}
 		defer node.stop()
@@ -94,7 +114,8 @@ func runBench(cmd *cobra.Command, f benchFlags) error {
 	if err != nil {
 		return err
 	}
-	res := benchResult{Report: rep, Size: f.cfg.Size, Producers: f.cfg.Producers, Consumers: f.cfg.Consumers, Flush: f.flush}
+	res := benchResult{Report: rep, Size: f.cfg.Size, Producers: f.cfg.Producers, Consumers: f.cfg.Consumers, Flush: f.flush,
+		Type: f.cfg.Type, NodeFlags: f.nodeFlags}
 	if node != nil {
 		if cpu1, err := processCPU(node.cmd.Process.Pid); err == nil {
 			msgs := max(rep.Sent, rep.Received)
@@ -113,6 +134,8 @@ type benchResult struct {
 	Producers         int
 	Consumers         int
 	Flush             string
+	Type              string
+	NodeFlags         []string `json:",omitempty"`
 	NodeCPU           time.Duration
 	NodeCPUPerMessage time.Duration
 }
@@ -123,12 +146,22 @@ func printBench(w io.Writer, format string, r benchResult) error {
 		enc.SetIndent("", "  ")
 		return enc.Encode(r)
 	}
-	fmt.Fprintf(w, "messages: %d B, %d producers, %d consumers, %s flush\n", r.Size, r.Producers, r.Consumers, r.Flush)
+	fmt.Fprintf(w, "messages: %s, %d B, %d producers, %d consumers, %s flush", r.Type, r.Size, r.Producers, r.Consumers, r.Flush)
+	if len(r.NodeFlags) > 0 {
+		fmt.Fprintf(w, ", node %s", strings.Join(r.NodeFlags, " "))
+	}
+	fmt.Fprintln(w)
 	fmt.Fprintf(w, "sent:     %d in %s = %.0f msg/s (%d send errors)\n", r.Sent, r.Elapsed.Round(time.Millisecond), r.SendRate, r.SendErrors)
 	fmt.Fprintf(w, "send ack: %s\n", r.SendLatency)
 	if r.Consumers > 0 {
 		fmt.Fprintf(w, "received: %d = %.0f msg/s\n", r.Received, r.ReceiveRate)
 		fmt.Fprintf(w, "e2e:      %s\n", r.E2ELatency)
+	}
+	if r.Type == bench.TypeDelay {
+		fmt.Fprintf(w, "lateness: %s (%d early)\n", r.Lateness, r.Early)
+	}
+	if r.Type == bench.TypeFIFO {
+		fmt.Fprintf(w, "order:    %d violations\n", r.OrderViolations)
 	}
 	if r.NodeCPU > 0 {
 		fmt.Fprintf(w, "node CPU: %s total, %.1f µs per message\n", r.NodeCPU.Round(time.Millisecond), float64(r.NodeCPUPerMessage.Nanoseconds())/1000)
@@ -144,12 +177,17 @@ func ensureBenchTopic(ctx context.Context, f benchFlags) error {
 		return err
 	}
 	defer c.Close()
-	_, err = c.CreateTopic(ctx, &adminpb.CreateTopicRequest{Name: f.cfg.Topic, Type: adminpb.TopicType_TOPIC_TYPE_NORMAL, QueueCount: f.queues})
+	typ := map[string]adminpb.TopicType{
+		bench.TypeNormal: adminpb.TopicType_TOPIC_TYPE_NORMAL,
+		bench.TypeFIFO:   adminpb.TopicType_TOPIC_TYPE_FIFO,
+		bench.TypeDelay:  adminpb.TopicType_TOPIC_TYPE_DELAY,
+	}[f.cfg.Type]
+	_, err = c.CreateTopic(ctx, &adminpb.CreateTopicRequest{Name: f.cfg.Topic, Type: typ, QueueCount: f.queues})
 	if err != nil && !isAlreadyExists(err) {
 		return fmt.Errorf("create topic %s: %w", f.cfg.Topic, err)
 	}
 	if f.cfg.Consumers > 0 {
-		_, err = c.CreateGroup(ctx, &adminpb.CreateGroupRequest{Name: f.cfg.Group})
+		_, err = c.CreateGroup(ctx, &adminpb.CreateGroupRequest{Name: f.cfg.Group, Orderly: f.cfg.Type == bench.TypeFIFO})
 		if err != nil && !isAlreadyExists(err) {
 			return fmt.Errorf("create group %s: %w", f.cfg.Group, err)
 		}
@@ -165,7 +203,7 @@ type benchNode struct {
 
 // startBenchNode runs `orbit node` (this executable) on loopback ports in a
 // temporary directory and waits for it to say where it listens.
-func startBenchNode(ctx context.Context, flush string) (*benchNode, error) {
+func startBenchNode(ctx context.Context, flush string, extra []string) (*benchNode, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, err
@@ -177,8 +215,9 @@ func startBenchNode(ctx context.Context, flush string) (*benchNode, error) {
 	tok := make([]byte, 16)
 	_, _ = rand.Read(tok)
 	n := &benchNode{dir: dir, token: hex.EncodeToString(tok)}
-	n.cmd = exec.CommandContext(ctx, exe, "node", "--data-dir", dir, "--grpc-addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0",
-		"--http-addr", "", "--flush", flush, "--log-level", "warn")
+	args := []string{"node", "--data-dir", dir, "--grpc-addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0",
+		"--http-addr", "", "--flush", flush, "--log-level", "warn"}
+	n.cmd = exec.CommandContext(ctx, exe, append(args, extra...)...)
 	n.cmd.Env = append(os.Environ(), "ORBIT_NODE_ADMIN_TOKEN="+n.token) // not on the command line, where ps would show it
 	n.cmd.Stderr = os.Stderr
 	stdout, err := n.cmd.StdoutPipe()

@@ -9,23 +9,29 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// TestBenchAgainstItsOwnNode runs `orbit bench` as a real process: it starts
-// its own `orbit node`, sends with the official client and reads everything
-// back. The client runs outside this race-checked process (it has races of
-// its own), so this test binary re-executes itself as the orbit command.
-func TestBenchAgainstItsOwnNode(t *testing.T) {
-	cmd := exec.Command(os.Args[0], "bench", "--duration", "2s", "--producers", "2", "--consumers", "1", "--flush", "async", "--output", "json")
+type benchReport struct {
+	Sent, Received, SendErrors int64
+	SendRate                   float64
+	SendLatency                struct{ Count int }
+	NodeCPUPerMessage          int64
+	Type                       string
+	Lateness                   struct{ Count int }
+	Early, OrderViolations     int64
+}
+
+// runBenchProcess runs `orbit bench` as a real process: it starts its own
+// `orbit node`, sends with the official client and reads everything back.
+// The client runs outside this race-checked process (it has races of its
+// own), so this test binary re-executes itself as the orbit command.
+func runBenchProcess(t *testing.T, args ...string) benchReport {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], append([]string{"bench", "--flush", "async", "--output", "json"}, args...)...)
 	cmd.Env = append(os.Environ(), runAsOrbitEnv+"=1", "GORACE=exitcode=0 log_path="+t.TempDir()+"/race",
 		"rocketmq.client.logRoot="+t.TempDir(), "rocketmq.client.logLevel=error")
 	cmd.Stderr = os.Stderr
 	out, err := cmd.Output()
 	require.NoError(t, err)
-	var rep struct {
-		Sent, Received, SendErrors int64
-		SendRate                   float64
-		SendLatency                struct{ Count int }
-		NodeCPUPerMessage          int64
-	}
+	var rep benchReport
 	require.NoError(t, json.Unmarshal(out, &rep), "output: %s", out)
 	require.Positive(t, rep.Sent)
 	require.Zero(t, rep.SendErrors)
@@ -33,4 +39,10 @@ func TestBenchAgainstItsOwnNode(t *testing.T) {
 	require.EqualValues(t, rep.Sent, rep.SendLatency.Count)
 	require.Positive(t, rep.SendRate)
 	require.Positive(t, rep.NodeCPUPerMessage, "node CPU per message is measured")
+	return rep
+}
+
+func TestBenchAgainstItsOwnNode(t *testing.T) {
+	rep := runBenchProcess(t, "--duration", "2s", "--producers", "2", "--consumers", "1")
+	require.Equal(t, "normal", rep.Type)
 }

@@ -19,8 +19,20 @@ import (
 	"github.com/apache/rocketmq-clients/golang/v5/credentials"
 )
 
-// sentAtProperty carries the send time so consumers can measure end-to-end latency.
-const sentAtProperty = "orbit-bench-sent-at"
+// sentAtProperty carries the send time so consumers can measure end-to-end
+// latency; seqProperty numbers the messages of one FIFO message group so
+// consumers can check their order.
+const (
+	sentAtProperty = "orbit-bench-sent-at"
+	seqProperty    = "orbit-bench-seq"
+)
+
+// Message types a run can send.
+const (
+	TypeNormal = "normal"
+	TypeFIFO   = "fifo"  // with MessageGroups message groups; consumers check per-group order
+	TypeDelay  = "delay" // due Delay after sending; consumers measure firing lateness
+)
 
 // Config describes one run.
 type Config struct {
@@ -36,7 +48,12 @@ type Config struct {
 	Duration   time.Duration
 	Progress   io.Writer     // one line per interval; nil: none
 	Interval   time.Duration // progress interval (1 s)
-	DrainLimit time.Duration // how long to wait for consumers to catch up after sending (10 s)
+	DrainLimit time.Duration // how long to wait for consumers to catch up after sending (10 s, plus Delay)
+
+	Type          string        // TypeNormal (default), TypeFIFO or TypeDelay
+	MessageGroups int           // FIFO: message groups, at least Producers (each sender owns its groups)
+	Delay         time.Duration // DELAY: how far ahead each message is due
+	Messages      int64         // stop after this many sends (0: run for Duration)
 }
 
 // Report is the outcome of a run.
@@ -45,6 +62,14 @@ type Report struct {
 	Elapsed                    time.Duration // sending phase
 	SendRate, ReceiveRate      float64       // messages per second
 	SendLatency, E2ELatency    Percentiles
+
+	// Lateness (DELAY): receive time minus due time of each message.
+	Lateness Percentiles `json:",omitzero"`
+	// Early (DELAY): messages received before they were due; must be 0.
+	Early int64 `json:",omitempty"`
+	// OrderViolations (FIFO): messages received before an earlier message
+	// of their group had been; must be 0. Redeliveries are not violations.
+	OrderViolations int64 `json:",omitempty"`
 }
 
 // Percentiles of a latency distribution.
@@ -85,11 +110,25 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	if cfg.Consumers > 0 && cfg.Group == "" {
 		return Report{}, errors.New("bench: consumers need a group")
 	}
+	switch cfg.Type {
+	case "", TypeNormal:
+		cfg.Type = TypeNormal
+	case TypeFIFO:
+		if cfg.MessageGroups < cfg.Producers {
+			return Report{}, fmt.Errorf("bench: %d message groups for %d producers: each producer needs a group of its own", cfg.MessageGroups, cfg.Producers)
+		}
+	case TypeDelay:
+		if cfg.Delay <= 0 {
+			return Report{}, errors.New("bench: delay messages need a positive delay")
+		}
+	default:
+		return Report{}, fmt.Errorf("bench: unknown message type %q (normal, fifo or delay)", cfg.Type)
+	}
 	if cfg.Interval <= 0 {
 		cfg.Interval = time.Second
 	}
 	if cfg.DrainLimit <= 0 {
-		cfg.DrainLimit = 10 * time.Second
+		cfg.DrainLimit = 10*time.Second + cfg.Delay
 	}
 	clientCfg := func(group string) *rmq.Config {
 		return &rmq.Config{
@@ -103,7 +142,9 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 
 	var received atomic.Int64
 	var e2eMu sync.Mutex
-	var e2e []time.Duration
+	var e2e, late []time.Duration
+	var early atomic.Int64
+	order := newOrderCheck()
 	var consumers []rmq.PushConsumer
 	// A push consumer's graceful stop waits out its long polls (up to ~20 s);
 	// the figures are final by then, so stopping is bounded, not awaited.
@@ -120,11 +161,20 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 			rmq.WithPushConsumptionThreadCount(20),
 			rmq.WithPushMaxCacheMessageCount(1024),
 			rmq.WithPushMessageListener(&rmq.FuncMessageListener{Consume: func(mv *rmq.MessageView) rmq.ConsumerResult {
+				now := time.Now()
 				if ns, err := strconv.ParseInt(mv.GetProperties()[sentAtProperty], 10, 64); err == nil {
-					lat := time.Since(time.Unix(0, ns))
 					e2eMu.Lock()
-					e2e = append(e2e, lat)
+					e2e = append(e2e, now.Sub(time.Unix(0, ns)))
+					if due := mv.GetDeliveryTimestamp(); cfg.Type == TypeDelay && due != nil {
+						if now.Before(*due) {
+							early.Add(1)
+						}
+						late = append(late, now.Sub(*due))
+					}
 					e2eMu.Unlock()
+				}
+				if g := mv.GetMessageGroup(); g != nil {
+					order.see(*g, mv.GetProperties()[seqProperty])
 				}
 				received.Add(1)
 				return rmq.SUCCESS
@@ -174,20 +224,42 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	for i := range cfg.Producers {
 		wg.Go(func() {
 			p := producers[i%len(producers)]
-			for sendCtx.Err() == nil {
+			groups := make([]int64, 0, cfg.MessageGroups/cfg.Producers+1) // next seq of each group this sender owns
+			for g := i; cfg.Type == TypeFIFO && g < cfg.MessageGroups; g += cfg.Producers {
+				groups = append(groups, 0)
+			}
+			for n := 0; sendCtx.Err() == nil; n++ {
+				if cfg.Messages > 0 && sent.Add(1) > cfg.Messages {
+					sent.Add(-1)
+					break
+				}
 				msg := &rmq.Message{Topic: cfg.Topic, Body: body}
 				t0 := time.Now()
 				msg.AddProperty(sentAtProperty, strconv.FormatInt(t0.UnixNano(), 10))
+				switch cfg.Type {
+				case TypeFIFO:
+					k := n % len(groups)
+					msg.SetMessageGroup("g" + strconv.Itoa(i+k*cfg.Producers))
+					msg.AddProperty(seqProperty, strconv.FormatInt(groups[k], 10))
+					groups[k]++ // a failed send leaves a gap, which the check tolerates
+				case TypeDelay:
+					msg.SetDelayTimestamp(t0.Add(cfg.Delay))
+				}
 				// The send itself is not cut short by the end of the run.
 				rctx, cancel := context.WithTimeout(context.WithoutCancel(sendCtx), 10*time.Second)
 				_, err := p.Send(rctx, msg)
 				cancel()
 				if err != nil {
+					if cfg.Messages > 0 {
+						sent.Add(-1)
+					}
 					sendErrs.Add(1)
 					continue
 				}
 				lat[i] = append(lat[i], time.Since(t0))
-				sent.Add(1)
+				if cfg.Messages == 0 {
+					sent.Add(1)
+				}
 			}
 		})
 	}
@@ -221,18 +293,50 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 		all = append(all, l...)
 	}
 	e2eMu.Lock()
-	e2eCopy := slices.Clone(e2e)
+	e2eCopy, lateCopy := slices.Clone(e2e), slices.Clone(late)
 	e2eMu.Unlock()
 	r := Report{
 		Sent: sent.Load(), SendErrors: sendErrs.Load(), Received: received.Load(), Elapsed: elapsed,
 		SendRate:    float64(sent.Load()) / elapsed.Seconds(),
 		SendLatency: percentiles(all), E2ELatency: percentiles(e2eCopy),
+		Lateness: percentiles(lateCopy), Early: early.Load(), OrderViolations: order.violations(),
 	}
 	if cfg.Consumers > 0 {
 		r.ReceiveRate = float64(r.Received) / recvElapsed.Seconds()
 	}
 	return r, nil
 }
+
+// orderCheck follows, per message group, the highest sequence number seen
+// in a row from 0. A message whose predecessor has not been seen yet is an
+// order violation unless its predecessor's send failed (then the gap never
+// fills; the check cannot tell, so producers report send errors apart).
+type orderCheck struct {
+	mu     sync.Mutex
+	next   map[string]int64 // the sequence expected next
+	broken atomic.Int64
+}
+
+func newOrderCheck() *orderCheck { return &orderCheck{next: make(map[string]int64)} }
+
+func (o *orderCheck) see(group, seqText string) {
+	seq, err := strconv.ParseInt(seqText, 10, 64)
+	if err != nil {
+		return
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	switch want := o.next[group]; {
+	case seq == want:
+		o.next[group] = seq + 1
+	case seq > want:
+		o.broken.Add(1)
+		o.next[group] = seq + 1
+	}
+	// seq < want: a redelivery of something already seen, not a violation.
+}
+
+func (o *orderCheck) violations() int64 { return o.broken.Load() }
 
 func reportProgress(cfg Config, sent, received *atomic.Int64, done <-chan struct{}) {
 	if cfg.Progress == nil {
