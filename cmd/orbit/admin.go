@@ -40,14 +40,17 @@ func newAdminCmd() *cobra.Command {
 		Use:   "admin",
 		Short: "Manage a data-plane node through its admin service",
 		Long: `Manage a data-plane node through its admin gRPC service: topics, consumer
-groups, offsets and node statistics. --output json prints one JSON document
-per command, for scripts.`,
+groups, offsets, messages, message traces and node statistics. --output json
+prints one JSON document per command, for scripts.`,
 		Example: `  export ORBIT_ADMIN_ADDR=127.0.0.1:9081 ORBIT_ADMIN_TOKEN=...
   orbit admin topic create --name orders --type FIFO --queues 8
   orbit admin topic list --output json
   orbit admin group create --name billing --max-retries 5
   orbit admin group offsets --name billing
   orbit admin group reset-offset --name billing --topic orders --to earliest
+  orbit admin message query --topic orders --key order-42
+  orbit admin message get --topic orders --id 7F0000010001...
+  orbit admin trace --topic orders --id 7F0000010001...
   orbit admin stats`,
 		Args: cobra.NoArgs,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
@@ -59,7 +62,7 @@ per command, for scripts.`,
 	f.StringVar(&o.token, "token", "", "the node's admin token (env ORBIT_ADMIN_TOKEN, which keeps it out of the process list)")
 	f.StringVarP(&o.output, "output", "o", "table", "output format: table or json")
 	f.DurationVar(&o.timeout, "timeout", 10*time.Second, "deadline of each call to the node")
-	cmd.AddCommand(newAdminTopicCmd(o), newAdminGroupCmd(o), newAdminStatsCmd(o))
+	cmd.AddCommand(newAdminTopicCmd(o), newAdminGroupCmd(o), newAdminMessageCmd(o), newAdminTraceCmd(o), newAdminStatsCmd(o))
 	return cmd
 }
 

@@ -22,17 +22,22 @@ import (
 const adminTestToken = "cli-test-token"
 
 // startAdminNode serves the admin service of a real broker on a memory store
-// on 127.0.0.1:0 and returns its address and broker.
-func startAdminNode(t *testing.T) (string, *broker.Broker) {
+// on 127.0.0.1:0 and returns its address and broker; opts adjust the
+// broker's config.
+func startAdminNode(t *testing.T, opts ...func(*broker.Config)) (string, *broker.Broker) {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
 	st := memstore.New(memstore.Config{})
-	b, err := broker.New(broker.Config{DataDir: t.TempDir(), Store: st, Log: log})
+	cfg := broker.Config{DataDir: t.TempDir(), Store: st, Log: log}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	b, err := broker.New(cfg)
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); _ = b.Run(ctx) }()
-	adm, err := admin.New(admin.Config{Broker: b, Store: st, Token: adminTestToken, Log: log, Version: "v-cli", StartedAt: time.Now()})
+	adm, err := admin.New(admin.Config{Broker: b, Store: st, Token: adminTestToken, Log: log, Version: "v-cli", StartedAt: time.Now(), StoreHost: "10.1.2.3:8081"})
 	require.NoError(t, err)
 	srv := grpc.NewServer(adm.ServerOptions()...)
 	adm.Register(srv)

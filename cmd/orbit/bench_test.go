@@ -46,3 +46,19 @@ func TestBenchAgainstItsOwnNode(t *testing.T) {
 	rep := runBenchProcess(t, "--duration", "2s", "--producers", "2", "--consumers", "1")
 	require.Equal(t, "normal", rep.Type)
 }
+
+func TestBenchMessageTypes(t *testing.T) {
+	t.Run("fifo keeps each message group in order", func(t *testing.T) {
+		t.Parallel()
+		rep := runBenchProcess(t, "--type", "fifo", "--duration", "2s", "--producers", "4", "--message-groups", "40", "--consumers", "1")
+		require.Zero(t, rep.OrderViolations)
+	})
+	t.Run("delay messages arrive no earlier than due", func(t *testing.T) {
+		t.Parallel()
+		rep := runBenchProcess(t, "--type", "delay", "--delay", "2s", "--messages", "300", "--producers", "4", "--consumers", "1",
+			"--node-flag=--max-delay=1h")
+		require.EqualValues(t, 300, rep.Sent)
+		require.EqualValues(t, rep.Sent, rep.Lateness.Count, "every delivered message carries its due time")
+		require.Zero(t, rep.Early, "no message arrives before it is due")
+	})
+}

@@ -87,6 +87,12 @@ serves RocketMQ clients on --grpc-addr and calls the broker node at
 	fl.IntVar(&cfg.RetentionHours, "retention-hours", cfg.RetentionHours, "delete stored messages older than this (0: keep)")
 	fl.IntVar(&cfg.MaxDiskUsedPercent, "max-disk-used-percent", cfg.MaxDiskUsedPercent, "delete the oldest messages first when the disk is fuller than this (0: off)")
 	fl.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", cfg.ShutdownTimeout, "how long in-flight requests may take to finish on SIGTERM")
+	fl.DurationVar(&cfg.MaxDelay, "max-delay", cfg.MaxDelay, "how far ahead a delay message may be scheduled; later delivery times are refused with ILLEGAL_DELIVERY_TIME")
+	fl.DurationVar(&cfg.TxnCheckDelay, "txn-check-delay", cfg.TxnCheckDelay, "how long a transaction may stay unresolved before its producer is asked for the outcome (orphan check)")
+	fl.DurationVar(&cfg.TxnCheckInterval, "txn-check-interval", cfg.TxnCheckInterval, "first gap between orphan checks of a transaction; it doubles after each check up to --txn-check-max-interval")
+	fl.DurationVar(&cfg.TxnCheckMaxInterval, "txn-check-max-interval", cfg.TxnCheckMaxInterval, "longest gap between orphan checks of a transaction")
+	fl.IntVar(&cfg.TxnCheckMax, "txn-check-max", cfg.TxnCheckMax, "orphan checks a transaction gets before it is rolled back")
+	fl.BoolVar(&cfg.Trace, "trace", cfg.Trace, "record server-side message traces (read them with orbit admin trace)")
 	lf.register(cmd)
 	bindEnvPrefix(cmd, "ORBIT_NODE_")
 	return cmd

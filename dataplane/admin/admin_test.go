@@ -47,27 +47,42 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-// node is a real broker on a memory store behind a real admin gRPC server on
-// 127.0.0.1:0.
+// node is a real broker on a memory store (or a file store) behind a real
+// admin gRPC server on 127.0.0.1:0.
 type node struct {
 	addr   string
 	broker *broker.Broker
-	store  *memstore.Store
+	store  store.Store
 	client *adminclient.Client
 	log    *syncBuffer
 }
 
-func startNode(t *testing.T) *node {
+// nodeOptions change what startNode builds.
+type nodeOptions struct {
+	store     func(t *testing.T) store.Store // default: a memstore
+	broker    func(c *broker.Config)         // adjusts the broker's config
+	storeHost string
+}
+
+func startNode(t *testing.T, opts ...func(*nodeOptions)) *node {
 	t.Helper()
-	n := &node{log: &syncBuffer{}, store: memstore.New(memstore.Config{})}
+	o := nodeOptions{store: func(*testing.T) store.Store { return memstore.New(memstore.Config{}) }}
+	for _, f := range opts {
+		f(&o)
+	}
+	n := &node{log: &syncBuffer{}, store: o.store(t)}
 	log := slog.New(slog.NewTextHandler(n.log, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("server log:\n%s", n.log.String())
 		}
 	})
+	bcfg := broker.Config{DataDir: t.TempDir(), Store: n.store, Log: log.With("component", "broker")}
+	if o.broker != nil {
+		o.broker(&bcfg)
+	}
 	var err error
-	n.broker, err = broker.New(broker.Config{DataDir: t.TempDir(), Store: n.store, Log: log.With("component", "broker")})
+	n.broker, err = broker.New(bcfg)
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -75,7 +90,7 @@ func startNode(t *testing.T) *node {
 
 	adm, err := admin.New(admin.Config{
 		Broker: n.broker, Store: n.store, Token: token, Log: log.With("component", "admin"),
-		Version: "v-test", StartedAt: time.Now().Add(-time.Minute),
+		Version: "v-test", StartedAt: time.Now().Add(-time.Minute), StoreHost: o.storeHost,
 	})
 	require.NoError(t, err)
 	srv := grpc.NewServer(adm.ServerOptions()...)

@@ -1,7 +1,8 @@
 // Package admin is a data-plane node's admin gRPC service
 // (orbit.admin.v1.Admin, defined in adminpb/admin.proto): topics, consumer
-// groups, group offsets and node statistics. The control plane and the
-// `orbit admin` command reach a node only through it.
+// groups, group offsets, node statistics, message query and message traces.
+// The control plane and the `orbit admin` command reach a node only through
+// it.
 //
 // Authentication is built in: Register installs the service so that every
 // call must carry the node's admin token as metadata
@@ -45,6 +46,9 @@ type Config struct {
 	Log       *slog.Logger // nil: discard
 	Version   string       // reported by GetNodeStats
 	StartedAt time.Time    // start of the node, for uptime; zero: when New ran
+	// StoreHost is the node's advertised address, reported as the store
+	// host of its messages (QueryMessages, GetMessage, GetTrace).
+	StoreHost string
 }
 
 // Validate reports configuration that cannot work. It never includes the token.
@@ -69,6 +73,7 @@ type Server struct {
 	log       *slog.Logger
 	version   string
 	startedAt time.Time
+	storeHost string
 	auth      *grpcauth.Verifier // the admin token check
 }
 
@@ -97,6 +102,7 @@ func New(cfg Config) (*Server, error) {
 		log:       log,
 		version:   cfg.Version,
 		startedAt: started,
+		storeHost: cfg.StoreHost,
 	}, nil
 }
 

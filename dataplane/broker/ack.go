@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/orbitmq/orbit/dataplane/store"
+	"github.com/orbitmq/orbit/dataplane/trace"
 )
 
 // target resolves a receipt handle to its queue state. The group and topic
@@ -61,17 +62,31 @@ func (b *Broker) Ack(ctx context.Context, group, topic, messageID, handle string
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	_, q, off, gen, err := b.target(group, topic, handle)
+	sub, q, off, gen, err := b.target(group, topic, handle)
 	if err != nil {
 		return err
 	}
 	q.mu.Lock()
-	defer q.mu.Unlock()
-	if _, err := current(q, off, gen, messageID); err != nil {
+	d, err := current(q, off, gen, messageID)
+	if err != nil {
+		q.mu.Unlock()
 		return err
 	}
-	q.markDone(off)
+	attempt, msgID := d.attempt, d.msgID
+	readied := q.markDone(off)
+	q.mu.Unlock()
+	if readied {
+		// The next message of an orderly message group is ready: receivers
+		// long-polling behind it must look again.
+		sub.wakeAll()
+	}
 	b.metrics.acked(group, topic)
+	if b.cfg.Tracer != nil {
+		b.trace(trace.Event{
+			Kind: trace.KindAck, MessageID: msgID, Topic: topic, Group: group,
+			ClientID: CallerFrom(ctx).ClientID, Attempt: attempt, QueueID: q.id, QueueOffset: off,
+		})
+	}
 	return nil
 }
 
@@ -97,22 +112,32 @@ func (b *Broker) ChangeInvisible(ctx context.Context, group, topic, messageID, h
 	}
 	rec.gen = b.newGen()
 	rec.autoRenew = false
-	q.schedule(rec, b.now().Add(d))
+	until := b.now().Add(d)
+	q.schedule(rec, until)
 	newHandle := encodeHandle(q.id, off, rec.gen)
+	attempt, msgID := rec.attempt, rec.msgID
 	q.mu.Unlock()
 	// The message may now be ready sooner than long-pollers planned for.
 	sub.wakeAll()
+	if b.cfg.Tracer != nil {
+		b.trace(trace.Event{
+			Kind: trace.KindNack, MessageID: msgID, Topic: topic, Group: group,
+			ClientID: CallerFrom(ctx).ClientID, Attempt: attempt, InvisibleUntil: until,
+			QueueID: q.id, QueueOffset: off,
+		})
+	}
 	return newHandle, nil
 }
 
-// ForwardToDLQ moves a delivered message to %DLQ%<group> and acks it.
-// Idempotent: a handle whose message is already done (acked, forwarded,
-// filtered) is accepted again.
+// ForwardToDLQ moves a delivered message to %DLQ%<group> and acks it; an
+// orderly message group moves on to its next message. Idempotent: a handle
+// whose message is already done (acked, forwarded, filtered) is accepted
+// again.
 func (b *Broker) ForwardToDLQ(ctx context.Context, group, topic, messageID, handle string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	_, q, off, gen, err := b.target(group, topic, handle)
+	sub, q, off, gen, err := b.target(group, topic, handle)
 	if err != nil {
 		return err
 	}
@@ -132,7 +157,7 @@ func (b *Broker) ForwardToDLQ(ctx context.Context, group, topic, messageID, hand
 	}
 	rec.forwarding = true
 	q.unschedule(rec)
-	attempts := rec.attempt
+	attempts, msgID := rec.attempt, rec.msgID
 	q.mu.Unlock()
 
 	// Outside the queue lock: the read may touch disk and appendDLQ may
@@ -142,17 +167,29 @@ func (b *Broker) ForwardToDLQ(ctx context.Context, group, topic, messageID, hand
 	if err == nil && !gone {
 		err = b.appendDLQ(ctx, group, msgs[0], attempts)
 	}
+	if err == nil && !gone && b.cfg.Tracer != nil {
+		b.trace(trace.Event{
+			Kind: trace.KindDLQ, MessageID: msgID, Topic: topic, Group: group,
+			ClientID: CallerFrom(ctx).ClientID, Attempt: attempts, Detail: DLQTopic(group),
+			QueueID: q.id, QueueOffset: off,
+		})
+	}
 	q.mu.Lock()
-	defer q.mu.Unlock()
 	if q.inflight[off] != rec || !rec.forwarding {
+		q.mu.Unlock()
 		return err // reset or deleted meanwhile; nothing to settle
 	}
 	rec.forwarding = false
 	if gone || err == nil {
-		q.markDone(off)
+		readied := q.markDone(off)
+		q.mu.Unlock()
+		if readied {
+			sub.wakeAll()
+		}
 		return nil
 	}
 	q.schedule(rec, rec.deadline) // keep the delivery as it was; the client retries
+	q.mu.Unlock()
 	return fmt.Errorf("forward %s/%d@%d to DLQ: %w", topic, q.id, off, err)
 }
 

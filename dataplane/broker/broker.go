@@ -7,7 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"os"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -15,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/orbitmq/orbit/dataplane/broker/park"
 	"github.com/orbitmq/orbit/dataplane/store"
 	"github.com/orbitmq/orbit/dataplane/trace"
 )
@@ -85,7 +88,9 @@ const (
 
 // Config builds a Broker. Zero fields take DefaultConfig's values.
 type Config struct {
-	DataDir string      // metadata (topics, groups, offsets) lives here
+	// DataDir holds meta.db (topics, groups, offsets) and park.db
+	// (scheduled delay messages and transaction half messages).
+	DataDir string
 	Store   store.Store // the message store
 	Log     *slog.Logger
 	Metrics prometheus.Registerer // nil: no metrics
@@ -115,6 +120,9 @@ type Config struct {
 
 	// MaxDelay bounds how far ahead a delay message may be scheduled (3 days).
 	MaxDelay time.Duration
+	// ParkNoSync skips fsync of park.db commits: for tests and benchmarks
+	// only, since a machine crash may then lose scheduled and half messages.
+	ParkNoSync bool
 	// TxnCheckDelay is how long a transaction may stay unresolved before
 	// the first orphan check (6 s, Apache's transactionTimeOut).
 	TxnCheckDelay time.Duration
@@ -125,6 +133,10 @@ type Config struct {
 	// TxnCheckMax is how many orphan checks a transaction gets before it is
 	// rolled back (15, Apache's transactionCheckMax).
 	TxnCheckMax int
+	// TxnKeepResolved is how long a transaction's decision is remembered
+	// (24 h): a repeated EndTransaction within it is answered consistently;
+	// after it the id is unknown.
+	TxnKeepResolved time.Duration
 
 	// Tracer records message traces; nil turns tracing off.
 	Tracer trace.Recorder
@@ -147,6 +159,7 @@ func DefaultConfig() Config {
 		TxnCheckInterval:    30 * time.Second,
 		TxnCheckMaxInterval: 5 * time.Minute,
 		TxnCheckMax:         15,
+		TxnKeepResolved:     24 * time.Hour,
 	}
 }
 
@@ -194,6 +207,9 @@ func (c Config) withDefaults() Config {
 	if c.TxnCheckMax == 0 {
 		c.TxnCheckMax = d.TxnCheckMax
 	}
+	if c.TxnKeepResolved == 0 {
+		c.TxnKeepResolved = d.TxnKeepResolved
+	}
 	if c.Log == nil {
 		c.Log = slog.New(slog.DiscardHandler)
 	}
@@ -214,12 +230,15 @@ func (c Config) Validate() error {
 	if c.MaxBatch < 0 || c.MaxBodyBytes < 0 || c.MaxReceiveBytes < 0 {
 		errs = append(errs, errors.New("broker config: sizes must be positive"))
 	}
+	if c.TxnCheckMax < 0 {
+		errs = append(errs, errors.New("broker config: TxnCheckMax must be positive"))
+	}
 	for name, d := range map[string]time.Duration{
 		"DefaultInvisible": c.DefaultInvisible, "CheckpointInterval": c.CheckpointInterval,
 		"MinInvisible": c.MinInvisible, "MaxAutoRenewHold": c.MaxAutoRenewHold,
 		"ClientGoneDelay": c.ClientGoneDelay, "MaxDelay": c.MaxDelay,
 		"TxnCheckDelay": c.TxnCheckDelay, "TxnCheckInterval": c.TxnCheckInterval,
-		"TxnCheckMaxInterval": c.TxnCheckMaxInterval,
+		"TxnCheckMaxInterval": c.TxnCheckMaxInterval, "TxnKeepResolved": c.TxnKeepResolved,
 	} {
 		if d < 0 {
 			errs = append(errs, fmt.Errorf("broker config: %s must be positive", name))
@@ -234,10 +253,12 @@ type SendResult struct {
 	QueueID     int32
 	QueueOffset int64
 	// TransactionID names the transaction of a TRANSACTION message (for
-	// EndTransaction); empty otherwise.
+	// EndTransaction); empty otherwise. QueueID and QueueOffset of such a
+	// message are zero: it enters a queue when committed.
 	TransactionID string
 	// RecallHandle cancels a scheduled DELAY message (Recall); empty when
-	// the message was not scheduled (already due).
+	// the message was not scheduled (already due). QueueID and QueueOffset
+	// of a scheduled message are zero: it enters a queue when it fires.
 	RecallHandle string
 }
 
@@ -319,7 +340,20 @@ type Broker struct {
 
 	minConsumed atomic.Pointer[map[topicQueue]int64] // refreshed by every checkpoint
 
+	// Messages held back from their topics (timer.go, txn.go).
+	park      *park.Park
+	fireMu    sync.Mutex     // one park round at a time; guards lastSweep
+	lastSweep time.Time      // when decisions were last forgotten
+	timerKick chan struct{}  // wakes the park loop for an earlier due time
+	nextDue   atomic.Int64   // earliest due time the park loop knows (Unix ns)
+	parkLoop  sync.WaitGroup // the park loop started by Run
+	txnLocks  [64]sync.Mutex // by transaction sequence: one commit at a time
+
 	onPollWait func() // test hook: called before a receive blocks
+	// Test hooks simulating a crash after the append of a firing timer or a
+	// committed transaction, before it is recorded: a non-nil error stops there.
+	afterFireAppend   func() error
+	afterCommitAppend func() error
 }
 
 type topicEntry struct {
@@ -340,28 +374,38 @@ func New(cfg Config) (*Broker, error) {
 	if err != nil {
 		return nil, err
 	}
-	b := &Broker{
-		cfg:     cfg,
-		log:     cfg.Log,
-		st:      cfg.Store,
-		db:      db,
-		topics:  make(map[string]*topicEntry),
-		groups:  make(map[string]Group),
-		subs:    make(map[subKey]*subscription),
-		closing: make(chan struct{}),
+	pk, err := park.Open(filepath.Join(cfg.DataDir, "park.db"), park.Options{NoSync: cfg.ParkNoSync})
+	if err != nil {
+		_ = db.Close()
+		return nil, err
 	}
+	b := &Broker{
+		cfg:       cfg,
+		log:       cfg.Log,
+		st:        cfg.Store,
+		db:        db,
+		park:      pk,
+		timerKick: make(chan struct{}, 1),
+		topics:    make(map[string]*topicEntry),
+		groups:    make(map[string]Group),
+		subs:      make(map[subKey]*subscription),
+		closing:   make(chan struct{}),
+	}
+	b.nextDue.Store(math.MinInt64) // unknown until the park loop's first round
 	// Handles of a previous process must never validate against deliveries
 	// of this one, so generations start at a random point.
 	var seed [8]byte
 	_, _ = rand.Read(seed[:])
 	b.gen.Store(binary.LittleEndian.Uint64(seed[:]))
 	if err := b.loadMeta(); err != nil {
+		_ = pk.Close()
 		_ = db.Close()
 		return nil, err
 	}
 	if cfg.Metrics != nil {
 		m, err := newMetrics(cfg.Metrics, b)
 		if err != nil {
+			_ = pk.Close()
 			_ = db.Close()
 			return nil, err
 		}
@@ -373,11 +417,26 @@ func New(cfg Config) (*Broker, error) {
 
 func (b *Broker) now() time.Time { return b.cfg.Now() }
 
-// Run performs background work until ctx ends: it checkpoints consumer
-// offsets every CheckpointInterval. Redelivery needs no timer here: expiry is
-// evaluated at receive time and long-pollers sleep until the nearest
-// deadline; auto-renewal is implicit (see doc.go).
+// Run performs background work until ctx ends or the broker closes: it
+// checkpoints consumer offsets every CheckpointInterval, and its park loop
+// fires scheduled messages when due and finishes interrupted transaction
+// commits (timer.go). Redelivery needs no timer here: expiry is evaluated at
+// receive time and long-pollers sleep until the nearest deadline;
+// auto-renewal is implicit (see doc.go).
 func (b *Broker) Run(ctx context.Context) error {
+	b.mu.Lock()
+	if b.closed {
+		b.mu.Unlock()
+		return nil
+	}
+	b.parkLoop.Add(1) // under b.mu, so Close's Wait sees it
+	b.mu.Unlock()
+	go func() {
+		defer b.parkLoop.Done()
+		b.runPark(ctx)
+	}()
+	defer b.parkLoop.Wait()
+
 	t := time.NewTicker(b.cfg.CheckpointInterval)
 	defer t.Stop()
 	for {
@@ -405,13 +464,17 @@ func (b *Broker) Close() error {
 	close(b.closing)
 	b.mu.Unlock()
 
+	// The park loop sees closing and stops; other park users hold b.mu
+	// read-locked and check closed, so none is left once it has stopped.
+	b.parkLoop.Wait()
+	parkErr := b.park.Close()
 	ckErr := b.checkpoint()
 	b.ckMu.Lock()
 	dbErr := b.db.Close()
 	b.dbClosed = true
 	b.ckMu.Unlock()
 	b.metrics.unregister()
-	if err := errors.Join(ckErr, dbErr); err != nil {
+	if err := errors.Join(ckErr, dbErr, parkErr); err != nil {
 		return fmt.Errorf("close broker: %w", err)
 	}
 	b.log.Info("broker closed")

@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/orbitmq/orbit/dataplane/broker/park"
 )
 
 // metrics is nil when Config.Metrics is nil; every method is nil-safe so call
@@ -18,6 +20,8 @@ type metrics struct {
 	redeliveries    *prometheus.CounterVec
 	dlq             *prometheus.CounterVec
 	firstLatency    prometheus.Histogram
+	timerLateness   *prometheus.HistogramVec // by topic
+	txns            *prometheus.CounterVec   // by topic, outcome
 }
 
 const ns = "orbit_broker"
@@ -41,8 +45,17 @@ func newMetrics(reg prometheus.Registerer, b *Broker) (*metrics, error) {
 		firstLatency: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: ns, Name: "first_delivery_latency_seconds",
 			Help:    "Time from store to first delivery.",
 			Buckets: prometheus.ExponentialBuckets(0.001, 4, 10)}),
+		// Labelled by topic so that, like the other per-topic series, they
+		// appear only once a topic has scheduled or transactional traffic.
+		timerLateness: prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: ns, Name: "timer_fire_lateness_seconds",
+			Help:    "How long after its delivery time a scheduled message entered its topic.",
+			Buckets: prometheus.ExponentialBuckets(0.001, 4, 8)}, []string{"topic"}),
+		txns: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "transactions_resolved_total",
+			Help: "Transactions resolved, by outcome: commit, rollback, check_rollback (no decision after the last orphan check)."},
+			[]string{"topic", "outcome"}),
 	}
-	m.collectors = []prometheus.Collector{m.msgsIn, m.bytesIn, m.out, m.acks, m.redeliveries, m.dlq, m.firstLatency, depthCollector{b}}
+	m.collectors = []prometheus.Collector{m.msgsIn, m.bytesIn, m.out, m.acks, m.redeliveries, m.dlq, m.firstLatency,
+		m.timerLateness, m.txns, depthCollector{b}, parkCollector{b}}
 	for i, c := range m.collectors {
 		if err := reg.Register(c); err != nil {
 			for _, done := range m.collectors[:i] {
@@ -99,6 +112,18 @@ func (m *metrics) deadLettered(group, topic string) {
 	}
 }
 
+func (m *metrics) timerFired(topic string, lateness time.Duration) {
+	if m != nil {
+		m.timerLateness.WithLabelValues(topic).Observe(max(lateness, 0).Seconds())
+	}
+}
+
+func (m *metrics) txnResolved(topic, outcome string) {
+	if m != nil {
+		m.txns.WithLabelValues(topic, outcome).Inc()
+	}
+}
+
 func (m *metrics) firstDelivery(d time.Duration) {
 	if m != nil && d >= 0 {
 		m.firstLatency.Observe(d.Seconds())
@@ -140,5 +165,43 @@ func (c depthCollector) Collect(ch chan<- prometheus.Metric) {
 		}
 		ch <- prometheus.MustNewConstMetric(lagDesc, prometheus.GaugeValue, float64(lag), s.group, s.topic)
 		ch <- prometheus.MustNewConstMetric(inflightDesc, prometheus.GaugeValue, float64(inflight), s.group, s.topic)
+	}
+}
+
+// parkCollector reports what park.db holds at scrape time: scheduled and
+// half messages per topic (counts kept in park.db, no scan), and how far
+// the oldest scheduled message is past due (only while any is scheduled).
+type parkCollector struct{ b *Broker }
+
+var (
+	scheduledDesc = prometheus.NewDesc(ns+"_scheduled_messages",
+		"Delay messages waiting for their delivery time.", []string{"topic"}, nil)
+	halfDesc = prometheus.NewDesc(ns+"_half_messages",
+		"Transaction messages waiting for a commit or rollback.", []string{"topic"}, nil)
+	timerLagDesc = prometheus.NewDesc(ns+"_timer_lag_seconds",
+		"How far past its delivery time the oldest scheduled message is (0: none overdue).", nil, nil)
+)
+
+func (c parkCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- scheduledDesc
+	ch <- halfDesc
+	ch <- timerLagDesc
+}
+
+func (c parkCollector) Collect(ch chan<- prometheus.Metric) {
+	b := c.b
+	counts, err := b.park.Counts()
+	if err != nil {
+		return // closed: nothing to report
+	}
+	for _, n := range counts {
+		desc := scheduledDesc
+		if n.Kind == park.KindHalf {
+			desc = halfDesc
+		}
+		ch <- prometheus.MustNewConstMetric(desc, prometheus.GaugeValue, float64(n.N), n.Topic)
+	}
+	if due, ok, err := b.park.NextDue(); err == nil && ok {
+		ch <- prometheus.MustNewConstMetric(timerLagDesc, prometheus.GaugeValue, max(b.now().Sub(due), 0).Seconds())
 	}
 }

@@ -77,6 +77,9 @@ type delivery struct {
 	deadline  time.Time
 	autoRenew bool
 	owner     string
+	// mgroup is the message group this delivery keeps busy (orderly
+	// subscriptions); "" when it blocks nothing.
+	mgroup string
 	// forwarding: being appended to the DLQ outside the queue lock; neither
 	// deliverable nor ackable until that finishes.
 	forwarding bool
@@ -94,6 +97,9 @@ type queueState struct {
 	expiry    deadlineHeap
 	seq       uint64
 	persisted int64 // offset last written to meta.db; -1: never
+	// fifo: message groups and held-back offsets of an orderly
+	// subscription (fifo.go); nil when the group consumes concurrently.
+	fifo *fifoState
 }
 
 // reset drops all in-flight state and puts both cursors at off. Handles of
@@ -103,6 +109,9 @@ func (q *queueState) reset(off int64) {
 	q.done = doneSet{}
 	q.inflight = make(map[int64]*delivery)
 	q.expiry = nil
+	if q.fifo != nil {
+		q.fifo = newFIFO() // still orderly, with nothing busy
+	}
 }
 
 // schedule sets d's deadline and makes it the record's only live heap entry.
@@ -169,21 +178,35 @@ func (q *queueState) nextDeadline() (time.Time, bool) {
 }
 
 // markDone records that off needs no further delivery and advances the
-// consumer offset over every done offset.
-func (q *queueState) markDone(off int64) {
-	delete(q.inflight, off)
+// consumer offset over every done offset. When off was the head of an
+// orderly message group, the group moves on; markDone reports whether that
+// made a held message ready (long-pollers may want to hear of it).
+func (q *queueState) markDone(off int64) (readied bool) {
+	readied = q.forget(off)
 	if off < q.offset || off >= q.scan {
-		return
+		return readied
 	}
 	if off != q.offset {
 		q.done.set(off, q.offset)
-		return
+		return readied
 	}
 	q.offset++
 	for q.offset < q.scan && q.done.has(q.offset) {
 		q.offset++
 	}
 	q.done.trim(q.offset)
+	return readied
+}
+
+// forget drops off's in-flight record, releasing the message group it kept
+// busy; it reports whether a held message became ready.
+func (q *queueState) forget(off int64) bool {
+	d := q.inflight[off]
+	if d == nil {
+		return false
+	}
+	delete(q.inflight, off)
+	return d.mgroup != "" && q.fifo != nil && q.fifo.release(d.mgroup, off)
 }
 
 // isDone reports whether off was acked, filtered or dead-lettered.
@@ -200,7 +223,9 @@ func (q *queueState) clamp(minOff int64) {
 	}
 	for off := range q.inflight {
 		if off < minOff {
-			delete(q.inflight, off)
+			// Held offsets this releases that are gone too are settled when
+			// the ready path fails to read them.
+			q.forget(off)
 		}
 	}
 	if q.offset < minOff {

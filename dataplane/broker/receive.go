@@ -10,6 +10,7 @@ import (
 
 	"github.com/orbitmq/orbit/dataplane/broker/filter"
 	"github.com/orbitmq/orbit/dataplane/store"
+	"github.com/orbitmq/orbit/dataplane/trace"
 )
 
 // maxScanPerPop bounds how many filtered-out messages one pop of one queue
@@ -29,6 +30,7 @@ type receivePlan struct {
 	f             filter.Filter
 	want          int
 	maxDeliveries int32
+	orderly       bool // one message per message group in flight (doc.go)
 }
 
 // Receive pops ready messages, long-polling up to PollTimeout when none are
@@ -172,6 +174,7 @@ func (b *Broker) planReceive(req ReceiveRequest) (*receivePlan, error) {
 		f:             f,
 		want:          min(req.MaxMessages, b.cfg.MaxBatch),
 		maxDeliveries: g.maxDeliveries(),
+		orderly:       g.Orderly,
 	}, nil
 }
 
@@ -249,6 +252,7 @@ func (b *Broker) popOnce(ctx context.Context, plan *receivePlan, queues []*queue
 		}
 	}
 	p.forwardDead(ctx)
+	p.traceDeliveries()
 	if len(p.out) > 0 {
 		return p.out, time.Time{}, p.progressed, err // next only matters when waiting
 	}
@@ -263,15 +267,39 @@ func (b *Broker) popOnce(ctx context.Context, plan *receivePlan, queues []*queue
 }
 
 func (p *popper) popQueue(ctx context.Context, q *queueState) error {
-	st, topic := p.b.st, p.plan.sub.topic
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	switch {
+	case p.plan.orderly && q.fifo == nil:
+		q.fifo = newFIFO()
+	case !p.plan.orderly && q.fifo != nil:
+		q.fifo.releaseAll() // the group stopped being orderly
+	}
+	// Expired deliveries first: they are the oldest work. Then messages
+	// whose message group just moved on, then messages never seen.
+	if err := p.popExpired(ctx, q); err != nil {
+		return err
+	}
+	if q.fifo != nil {
+		if err := p.popReady(ctx, q); err != nil {
+			return err
+		}
+		if !p.plan.orderly && len(q.fifo.ready) == 0 {
+			q.fifo = nil
+		}
+	}
+	return p.scan(ctx, q)
+}
 
-	// Expired deliveries first: they are the oldest work.
+// popExpired redelivers (or dead-letters) deliveries whose invisible time
+// passed, in place; callers hold q.mu. An orderly head keeps its message
+// group busy throughout, so the group waits for it.
+func (p *popper) popExpired(ctx context.Context, q *queueState) error {
+	st, topic := p.b.st, p.plan.sub.topic
 	for len(p.out) < p.plan.want {
 		d := q.popExpired(p.now)
 		if d == nil {
-			break
+			return nil
 		}
 		msgs, err := st.Read(ctx, topic, q.id, d.offset, 1, 1)
 		switch {
@@ -298,12 +326,51 @@ func (p *popper) popQueue(ctx context.Context, q *queueState) error {
 		p.deliver(q, d, m, d.attempt+1)
 		p.b.metrics.redelivered(p.plan.sub.group, topic)
 	}
+	return nil
+}
 
-	// Then messages this group has never seen.
-	scanned := 0
+// popReady delivers the heads of message groups that moved on since the
+// last pop (and, after the group stopped being orderly, every held
+// message); callers hold q.mu.
+func (p *popper) popReady(ctx context.Context, q *queueState) error {
+	st, topic, f := p.b.st, p.plan.sub.topic, q.fifo
+	for len(p.out) < p.plan.want && len(f.ready) > 0 && (len(p.out) == 0 || p.budget > 0) {
+		off := f.ready[0].off
+		msgs, err := st.Read(ctx, topic, q.id, off, 1, 1)
+		gone := errors.Is(err, store.ErrOffsetRange) || err == nil && (len(msgs) == 0 || msgs[0].QueueOffset != off)
+		if err != nil && !gone {
+			return err // it stays ready for the next receive
+		}
+		r := f.popReady()
+		if gone || !p.plan.f.Match(msgs[0].Tag, msgs[0].Properties) {
+			q.finishWaiting(r) // the next of its group (if any) is now ready
+			p.progressed = true
+			continue
+		}
+		m := msgs[0]
+		d := &delivery{offset: off, msgID: m.MessageID, mgroup: r.key}
+		q.inflight[off] = d
+		p.deliver(q, d, m, 1)
+		if !m.StoreTime.IsZero() {
+			p.b.metrics.firstDelivery(p.now.Sub(m.StoreTime))
+		}
+	}
+	return nil
+}
+
+// scan delivers messages this group has never seen, from q.scan on; callers
+// hold q.mu. For an orderly group a message whose message group is busy is
+// held back (waiting) instead, and scanning stops at maxWaiting of those.
+func (p *popper) scan(ctx context.Context, q *queueState) error {
+	st, topic := p.b.st, p.plan.sub.topic
+	orderly := p.plan.orderly
+	scanned, held := 0, 0
 	for len(p.out) < p.plan.want && scanned < maxScanPerPop && (len(p.out) == 0 || p.budget > 0) {
+		if orderly && q.fifo.full() {
+			return nil // wait for busy groups to move on (acks wake receivers)
+		}
 		n := p.plan.want - len(p.out)
-		if p.plan.f != filter.All {
+		if p.plan.f != filter.All || held > 0 {
 			n = max(n, 64) // expect to skip some; read in useful chunks
 		}
 		msgs, err := st.Read(ctx, topic, q.id, q.scan, n, max(p.budget, 0))
@@ -329,10 +396,10 @@ func (p *popper) popQueue(ctx context.Context, q *queueState) error {
 				q.reset(r.Max)
 				p.progressed = true
 			}
-			break
+			return nil
 		}
 		for _, m := range msgs {
-			if len(p.out) >= p.plan.want {
+			if len(p.out) >= p.plan.want || orderly && q.fifo.full() {
 				break
 			}
 			off := m.QueueOffset
@@ -351,6 +418,16 @@ func (p *popper) popQueue(ctx context.Context, q *queueState) error {
 				continue
 			}
 			d := &delivery{offset: off, msgID: m.MessageID}
+			// A message without a message group is a group of its own:
+			// nothing waits for it.
+			if orderly && m.Group != "" {
+				if !q.fifo.claim(m.Group, off) {
+					held++ // an earlier message of its group is not done
+					p.progressed = true
+					continue
+				}
+				d.mgroup = m.Group
+			}
 			q.inflight[off] = d
 			p.deliver(q, d, m, 1)
 			if !m.StoreTime.IsZero() {
@@ -388,13 +465,15 @@ func (p *popper) deliver(q *queueState, d *delivery, m *store.Message, attempt i
 // limit. It runs without queue locks because creating the DLQ topic takes
 // Broker.mu (lock order, doc.go); the records stay "forwarding" meanwhile.
 func (p *popper) forwardDead(ctx context.Context) {
+	readied := false
 	for _, it := range p.dlq {
 		err := p.b.appendDLQ(ctx, p.plan.sub.group, it.msg, it.attempts)
 		it.q.mu.Lock()
 		if it.q.inflight[it.d.offset] == it.d && it.d.forwarding {
 			it.d.forwarding = false
 			if err == nil {
-				it.q.markDone(it.d.offset)
+				// An orderly message group moves on to its next message.
+				readied = it.q.markDone(it.d.offset) || readied
 			} else {
 				// Try again on a later receive; the attempt count is unchanged
 				// so it will be dead-lettered then.
@@ -404,7 +483,47 @@ func (p *popper) forwardDead(ctx context.Context) {
 		it.q.mu.Unlock()
 		if err != nil {
 			p.b.log.Warn("dead-letter message", "group", p.plan.sub.group, "topic", p.plan.sub.topic, "message_id", it.msg.MessageID, "err", err)
+			continue
 		}
+		if p.b.cfg.Tracer != nil {
+			// Recorded once the copy is stored, so a retried append does not
+			// record the timeout twice.
+			ev := trace.Event{
+				Kind: trace.KindTimeout, Time: p.now, MessageID: it.msg.MessageID, Topic: it.msg.Topic,
+				Group: p.plan.sub.group, Attempt: it.attempts, QueueID: it.q.id, QueueOffset: it.d.offset,
+			}
+			p.b.trace(ev)
+			ev.Kind, ev.Time, ev.Detail = trace.KindDLQ, time.Time{}, DLQTopic(p.plan.sub.group)
+			p.b.trace(ev)
+		}
+	}
+	if readied {
+		// Receivers waiting behind those groups (this one re-pops anyway).
+		p.plan.sub.wakeAll()
+	}
+}
+
+// traceDeliveries records the batch once the queue locks are released.
+// Only popExpired hands out attempts above 1, so a delivery with attempt
+// n > 1 means attempt n-1 timed out (or was nacked, or its client left)
+// just before.
+func (p *popper) traceDeliveries() {
+	if p.b.cfg.Tracer == nil {
+		return
+	}
+	for i := range p.out {
+		d := &p.out[i]
+		ev := trace.Event{
+			Time: p.now, MessageID: d.Message.MessageID, Topic: d.Message.Topic, Group: p.plan.sub.group,
+			QueueID: d.Message.QueueID, QueueOffset: d.Message.QueueOffset,
+		}
+		if d.Attempt > 1 {
+			ev.Kind, ev.Attempt = trace.KindTimeout, d.Attempt-1
+			p.b.trace(ev)
+		}
+		ev.Kind, ev.Attempt = trace.KindDeliver, d.Attempt
+		ev.ClientID, ev.InvisibleUntil = p.plan.req.ClientID, d.InvisibleUntil
+		p.b.trace(ev)
 	}
 }
 

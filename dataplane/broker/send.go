@@ -7,7 +7,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/orbitmq/orbit/dataplane/broker/park"
 	"github.com/orbitmq/orbit/dataplane/store"
+	"github.com/orbitmq/orbit/dataplane/trace"
 )
 
 var storeTypeOf = map[TopicType]store.MessageType{
@@ -32,12 +34,19 @@ func messageTypeName(t store.MessageType) string {
 // robin; FIFO messages by a stable hash of their group). The result has one
 // entry per message; err is for the whole request (unknown topic, type mismatch...).
 //
-// Send sets QueueID and the store-assigned fields on msgs. Until the timer
-// and transaction services exist, transaction messages and delay messages
-// due in the future are refused with ErrUnsupported: delivering a half
-// message before its commit, or a delay message early, would be wrong
-// silently. A delay message already due is delivered at once, as RocketMQ does.
-func (b *Broker) Send(ctx context.Context, msgs []*store.Message) ([]SendResult, error) {
+// Send sets QueueID and the store-assigned fields on the messages it
+// appends. A DELAY message due later than now is scheduled instead (see
+// timer.go): it gets a RecallHandle, and QueueID and QueueOffset stay zero
+// until it fires; one due at or before now is delivered at once, as
+// RocketMQ does, and one due beyond Config.MaxDelay is refused with
+// ErrIllegalDeliveryTime. A TRANSACTION message is stored as a half message,
+// invisible until EndTransaction commits it, and gets a TransactionID.
+//
+// A request mixing due and scheduled delay messages that fails half way may
+// have stored some of them; producers retry, so at-least-once holds.
+func (b *Broker) Send(ctx context.Context, msgs []*store.Message) (res []SendResult, err error) {
+	start := b.now()
+	defer func() { b.traceSend(ctx, msgs, res, err, start) }()
 	if len(msgs) == 0 {
 		return nil, fmt.Errorf("%w: no messages to send", ErrInvalidArgument)
 	}
@@ -75,39 +84,115 @@ func (b *Broker) Send(ctx context.Context, msgs []*store.Message) ([]SendResult,
 		return nil, fmt.Errorf("send to %q: %w", topic, ErrTopicNotFound)
 	}
 	want := storeTypeOf[te.Type]
+	now := b.now()
+	var visible, timers, halves []*store.Message
 	for _, m := range msgs {
 		if m.Type != want {
 			return nil, fmt.Errorf("send %s message %s to %s topic %q: %w", messageTypeName(m.Type), m.MessageID, te.Type, topic, ErrTypeMismatch)
 		}
-		if m.Type == store.TypeFIFO && m.Group == "" {
+		switch {
+		case m.Type == store.TypeFIFO && m.Group == "":
 			return nil, fmt.Errorf("%w: FIFO message %s has no message group", ErrInvalidArgument, m.MessageID)
-		}
-		if m.Type == store.TypeTransaction {
-			return nil, fmt.Errorf("%w: transaction messages (message %s)", ErrUnsupported, m.MessageID)
-		}
-		if m.Type == store.TypeDelay && m.DeliveryTime.After(b.now()) {
-			return nil, fmt.Errorf("%w: scheduled delivery (message %s is due at %s)", ErrUnsupported, m.MessageID, m.DeliveryTime.UTC().Format(time.RFC3339))
+		case m.Type == store.TypeTransaction:
+			halves = append(halves, m)
+		case m.Type == store.TypeDelay && m.DeliveryTime.After(now):
+			if limit := now.Add(b.cfg.MaxDelay); m.DeliveryTime.After(limit) {
+				return nil, fmt.Errorf("%w: message %s is due at %s, more than %s from now (the limit)",
+					ErrIllegalDeliveryTime, m.MessageID, m.DeliveryTime.UTC().Format(time.RFC3339), b.cfg.MaxDelay)
+			}
+			timers = append(timers, m)
+		default:
+			visible = append(visible, m)
 		}
 	}
 	n := uint64(te.Queues)
-	for _, m := range msgs {
+	for _, m := range visible {
 		if m.Type == store.TypeFIFO {
 			m.QueueID = int32(uint64(groupHash(m.Group)) % n)
 		} else {
 			m.QueueID = int32((te.rr.Add(1) - 1) % n)
 		}
 	}
-	if err := b.st.Append(ctx, msgs); err != nil {
-		return nil, fmt.Errorf("append %d messages to %q: %w", len(msgs), topic, err)
+	// Parked messages get a queue when they enter their topic; until then
+	// StoreTime says when they were accepted.
+	for _, ms := range [][]*store.Message{timers, halves} {
+		for _, m := range ms {
+			m.QueueID, m.QueueOffset, m.CommitLogOffset, m.StoreSize, m.StoreTime = 0, 0, 0, 0, now
+		}
+	}
+	if len(visible) > 0 {
+		if err := b.st.Append(ctx, visible); err != nil {
+			return nil, fmt.Errorf("append %d messages to %q: %w", len(visible), topic, err)
+		}
+	}
+	var keys []park.TimerKey
+	if len(timers) > 0 {
+		if keys, err = b.schedule(ctx, timers); err != nil {
+			return nil, fmt.Errorf("schedule %d messages of %q: %w", len(timers), topic, err)
+		}
+	}
+	var txns []park.TxnID
+	if len(halves) > 0 {
+		if txns, err = b.park.Begin(ctx, halves, now, now.Add(b.cfg.TxnCheckDelay)); err != nil {
+			return nil, fmt.Errorf("store %d transaction messages of %q: %w", len(halves), topic, err)
+		}
 	}
 	out := make([]SendResult, len(msgs))
 	var bytes int
 	for i, m := range msgs {
 		out[i] = SendResult{MessageID: m.MessageID, QueueID: m.QueueID, QueueOffset: m.QueueOffset}
+		switch {
+		case len(halves) > 0:
+			out[i].TransactionID, txns = txns[0].String(), txns[1:]
+		case len(timers) > 0 && m == timers[0]:
+			out[i].RecallHandle = encodeRecallHandle(topic, keys[0], m.MessageID)
+			timers, keys = timers[1:], keys[1:]
+		}
 		bytes += len(m.Body)
 	}
 	b.metrics.sent(topic, len(msgs), bytes)
 	return out, nil
+}
+
+// traceSend records a SEND event per message (with the error text when the
+// request failed) and, for parked ones, TIMER_SCHEDULE or TXN_HALF.
+func (b *Broker) traceSend(ctx context.Context, msgs []*store.Message, res []SendResult, err error, start time.Time) {
+	if b.cfg.Tracer == nil {
+		return
+	}
+	c := CallerFrom(ctx)
+	now := b.now()
+	for i, m := range msgs {
+		if m == nil {
+			continue
+		}
+		ev := trace.Event{
+			Kind: trace.KindSend, Time: now, MessageID: m.MessageID, Topic: m.Topic,
+			ClientID: c.ClientID, Host: c.Addr, Cost: now.Sub(start),
+		}
+		if err != nil || i >= len(res) {
+			if err != nil {
+				ev.Status = err.Error()
+			}
+			b.trace(ev)
+			continue
+		}
+		r := res[i]
+		ev.QueueID, ev.QueueOffset = r.QueueID, r.QueueOffset
+		b.trace(ev)
+		switch {
+		case r.RecallHandle != "":
+			b.trace(trace.Event{
+				Kind: trace.KindTimerSchedule, Time: now, MessageID: m.MessageID, Topic: m.Topic,
+				ClientID: c.ClientID, Host: c.Addr, DeliverAt: m.DeliveryTime,
+			})
+		case r.TransactionID != "":
+			b.trace(trace.Event{
+				Kind: trace.KindTxnHalf, Time: now, MessageID: m.MessageID, Topic: m.Topic,
+				ClientID: c.ClientID, Host: c.Addr, Detail: r.TransactionID,
+			})
+		}
+	}
 }
 
 // groupHash is stable across processes and versions, so a message group

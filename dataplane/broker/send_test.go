@@ -68,23 +68,26 @@ func TestSendErrors(t *testing.T) {
 		})
 	}
 	// A delay message already due on a delay topic is delivered at once; one
-	// due later, and any transaction message, is refused until the timer and
-	// transaction services exist (rather than delivered early or before commit).
+	// due later is scheduled (timer_test.go) and a transaction message is
+	// held as a half message (txn_test.go).
 	m := msg("delay", "d")
 	m.Type = store.TypeDelay
 	m.DeliveryTime = e.clk.Now().Add(-time.Second)
-	_, err := e.b.Send(context.Background(), []*store.Message{m})
+	res, err := e.b.Send(context.Background(), []*store.Message{m})
 	require.NoError(t, err)
+	require.Empty(t, res[0].RecallHandle)
 	later := msg("delay", "later")
 	later.Type = store.TypeDelay
 	later.DeliveryTime = e.clk.Now().Add(time.Hour)
-	_, err = e.b.Send(context.Background(), []*store.Message{later})
-	require.ErrorIs(t, err, broker.ErrUnsupported)
+	res, err = e.b.Send(context.Background(), []*store.Message{later})
+	require.NoError(t, err)
+	require.NotEmpty(t, res[0].RecallHandle)
 	e.topic("txn", broker.TopicTransaction, 1)
 	half := msg("txn", "half")
 	half.Type = store.TypeTransaction
-	_, err = e.b.Send(context.Background(), []*store.Message{half})
-	require.ErrorIs(t, err, broker.ErrUnsupported)
+	res, err = e.b.Send(context.Background(), []*store.Message{half})
+	require.NoError(t, err)
+	require.NotEmpty(t, res[0].TransactionID)
 }
 
 func TestSendQueueSelection(t *testing.T) {

@@ -10,6 +10,7 @@
 package node
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -33,6 +34,7 @@ import (
 	"github.com/orbitmq/orbit/dataplane/proxy"
 	"github.com/orbitmq/orbit/dataplane/store"
 	"github.com/orbitmq/orbit/dataplane/store/filestore"
+	"github.com/orbitmq/orbit/dataplane/trace"
 )
 
 // Roles of a node (Config.Roles).
@@ -72,24 +74,49 @@ type Config struct {
 	MaxDiskUsedPercent int
 	// ShutdownTimeout bounds how long in-flight RPCs may take to finish on Stop.
 	ShutdownTimeout time.Duration
-	Version         string
-	Log             *slog.Logger
+
+	// Broker settings (all, broker); 0 takes the broker's default.
+	// MaxDelay bounds how far ahead a delay message may be scheduled.
+	MaxDelay time.Duration
+	// TxnCheckDelay is how long a transaction may stay unresolved before the
+	// first orphan check is sent to a producer.
+	TxnCheckDelay time.Duration
+	// TxnCheckInterval is the first gap between orphan checks; it doubles
+	// after each check up to TxnCheckMaxInterval.
+	TxnCheckInterval    time.Duration
+	TxnCheckMaxInterval time.Duration
+	// TxnCheckMax is how many orphan checks a transaction gets before it is
+	// rolled back.
+	TxnCheckMax int
+	// Trace records server-side message traces (all, broker): on by
+	// default, needing nothing from clients.
+	Trace bool
+
+	Version string
+	Log     *slog.Logger
 }
 
 // DefaultConfig returns the defaults of `orbit node`.
 func DefaultConfig() Config {
+	bd := broker.DefaultConfig()
 	return Config{
-		Roles:              RoleAll,
-		DataDir:            "./orbit-node",
-		GRPCAddr:           "127.0.0.1:8081",
-		AdminAddr:          "127.0.0.1:9081",
-		HTTPAddr:           "127.0.0.1:9082",
-		BrokerAddr:         "127.0.0.1:9083",
-		Flush:              store.FlushSync,
-		RetentionHours:     72,
-		MaxDiskUsedPercent: 85,
-		ShutdownTimeout:    10 * time.Second,
-		Version:            "dev",
+		Roles:               RoleAll,
+		DataDir:             "./orbit-node",
+		GRPCAddr:            "127.0.0.1:8081",
+		AdminAddr:           "127.0.0.1:9081",
+		HTTPAddr:            "127.0.0.1:9082",
+		BrokerAddr:          "127.0.0.1:9083",
+		Flush:               store.FlushSync,
+		RetentionHours:      72,
+		MaxDiskUsedPercent:  85,
+		ShutdownTimeout:     10 * time.Second,
+		MaxDelay:            bd.MaxDelay,
+		TxnCheckDelay:       bd.TxnCheckDelay,
+		TxnCheckInterval:    bd.TxnCheckInterval,
+		TxnCheckMaxInterval: bd.TxnCheckMaxInterval,
+		TxnCheckMax:         bd.TxnCheckMax,
+		Trace:               true,
+		Version:             "dev",
 	}
 }
 
@@ -148,6 +175,20 @@ func (c Config) Validate() error {
 	if c.MaxDiskUsedPercent < 0 || c.MaxDiskUsedPercent > 99 {
 		errs = append(errs, errors.New("max disk used percent must be 0 (off) to 99"))
 	}
+	for _, d := range []struct {
+		flag string
+		v    time.Duration
+	}{
+		{"--max-delay", c.MaxDelay}, {"--txn-check-delay", c.TxnCheckDelay},
+		{"--txn-check-interval", c.TxnCheckInterval}, {"--txn-check-max-interval", c.TxnCheckMaxInterval},
+	} {
+		if d.v < 0 {
+			errs = append(errs, fmt.Errorf("%s must not be negative (0: the default)", d.flag))
+		}
+	}
+	if c.TxnCheckMax < 0 {
+		errs = append(errs, errors.New("--txn-check-max must not be negative (0: the default)"))
+	}
 	return errors.Join(errs...)
 }
 
@@ -163,6 +204,7 @@ type Node struct {
 	http   *http.Server
 	rpc    *brokerrpc.Server // broker role
 	remote *brokerrpc.Client // proxy role
+	tracer *trace.Writer     // nil when tracing is off or for a proxy role
 
 	grpcLn, adminLn, httpLn, brokerLn net.Listener
 
@@ -231,7 +273,12 @@ func Start(ctx context.Context, cfg Config) (_ *Node, retErr error) {
 		}
 	}
 	if role != RoleProxy {
-		adm, err := admin.New(admin.Config{Broker: n.broker, Store: n.store, Token: cfg.AdminToken, Log: log.With("component", "admin"), Version: cfg.Version, StartedAt: time.Now()})
+		storeHost := cfg.Advertise // where messages are stored, as queries report it
+		if storeHost == "" {
+			storeHost = cmp.Or(n.GRPCAddr(), n.BrokerAddr())
+		}
+		adm, err := admin.New(admin.Config{Broker: n.broker, Store: n.store, Token: cfg.AdminToken, Log: log.With("component", "admin"),
+			Version: cfg.Version, StartedAt: time.Now(), StoreHost: storeHost})
 		if err != nil {
 			return nil, fmt.Errorf("start admin service: %w", err)
 		}
@@ -253,6 +300,9 @@ func Start(ctx context.Context, cfg Config) (_ *Node, retErr error) {
 
 	rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	n.cancel = cancel
+	if n.tracer != nil {
+		n.run(func() error { return n.tracer.Run(rctx) })
+	}
 	if n.broker != nil {
 		n.run(func() error { return n.broker.Run(rctx) })
 		n.run(func() error { return ignoreClosed(n.admin.Serve(n.adminLn)) })
@@ -306,8 +356,21 @@ func (n *Node) openBroker(reg *prometheus.Registry) error {
 		return fmt.Errorf("open store: %w", err)
 	}
 	registerStoreMetrics(reg, n.store)
+	var tracer trace.Recorder // a nil *trace.Writer in the interface would not read as "off"
+	if cfg.Trace {
+		if n.tracer, err = trace.NewWriter(trace.Config{Store: n.store, Log: log.With("component", "trace"), Metrics: reg}); err != nil {
+			return fmt.Errorf("start message tracing: %w", err)
+		}
+		tracer = n.tracer
+	}
 	if n.broker, err = broker.New(broker.Config{
 		DataDir: cfg.DataDir + "/meta", Store: n.store, Log: log.With("component", "broker"), Metrics: reg,
+		Tracer:              tracer,
+		MaxDelay:            cfg.MaxDelay,
+		TxnCheckDelay:       cfg.TxnCheckDelay,
+		TxnCheckInterval:    cfg.TxnCheckInterval,
+		TxnCheckMaxInterval: cfg.TxnCheckMaxInterval,
+		TxnCheckMax:         cfg.TxnCheckMax,
 	}); err != nil {
 		return fmt.Errorf("open broker: %w", err)
 	}
@@ -425,6 +488,12 @@ func (n *Node) closeAll() {
 	if n.broker != nil {
 		if err := n.broker.Close(); err != nil {
 			n.log.Error("close broker", "err", err)
+		}
+	}
+	if n.tracer != nil {
+		// After the broker, whose last events it flushes; before the store.
+		if err := n.tracer.Close(); err != nil {
+			n.log.Error("close message tracing", "err", err)
 		}
 	}
 	if n.store != nil {

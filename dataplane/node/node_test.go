@@ -43,6 +43,14 @@ func TestConfigValidate(t *testing.T) {
 		{"proxy role ignores flush", func(c *node.Config) { c.Roles, c.BrokerEndpoint, c.Flush = node.RoleProxy, "127.0.0.1:9083", "" }, true},
 		{"proxy role without grpc addr", func(c *node.Config) { c.Roles, c.BrokerEndpoint, c.GRPCAddr = node.RoleProxy, "127.0.0.1:9083", "" }, false},
 		{"broker role without grpc addr", func(c *node.Config) { c.Roles, c.GRPCAddr = node.RoleBroker, "" }, true},
+		{"broker defaults by zero", func(c *node.Config) {
+			c.MaxDelay, c.TxnCheckDelay, c.TxnCheckInterval, c.TxnCheckMaxInterval, c.TxnCheckMax = 0, 0, 0, 0, 0
+		}, true},
+		{"negative max delay", func(c *node.Config) { c.MaxDelay = -time.Second }, false},
+		{"negative txn check delay", func(c *node.Config) { c.TxnCheckDelay = -time.Second }, false},
+		{"negative txn check interval", func(c *node.Config) { c.TxnCheckInterval = -time.Second }, false},
+		{"negative txn check max interval", func(c *node.Config) { c.TxnCheckMaxInterval = -time.Second }, false},
+		{"negative txn check max", func(c *node.Config) { c.TxnCheckMax = -1 }, false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -55,6 +63,19 @@ func TestConfigValidate(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestDefaultConfigBrokerSettings(t *testing.T) {
+	c := node.DefaultConfig()
+	require.Equal(t, 72*time.Hour, c.MaxDelay)
+	require.Equal(t, 6*time.Second, c.TxnCheckDelay)
+	require.Equal(t, 30*time.Second, c.TxnCheckInterval)
+	require.Equal(t, 5*time.Minute, c.TxnCheckMaxInterval)
+	require.Equal(t, 15, c.TxnCheckMax)
+	err := node.Config{Roles: node.RoleBroker, DataDir: "d", AdminAddr: "a", BrokerAddr: "b", AdminToken: "t", Flush: store.FlushSync,
+		MaxDelay: -1, TxnCheckMax: -1}.Validate()
+	require.ErrorContains(t, err, "--max-delay must not be negative")
+	require.ErrorContains(t, err, "--txn-check-max must not be negative")
 }
 
 func TestDataDirIsLocked(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"log/slog"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -24,6 +25,20 @@ func WithFlush(m store.FlushMode) Option { return func(c *node.Config) { c.Flush
 
 // WithDataDir reuses a data directory, e.g. to restart a node.
 func WithDataDir(dir string) Option { return func(c *node.Config) { c.DataDir = dir } }
+
+// WithTxnChecks shortens orphan transaction checks: the first comes delay
+// after a send, the next ones every interval (no backoff), at most n of
+// them (0: the default, 15). The proxy pushes due checks about every second.
+// Other settings need no option of their own: an Option is any
+// func(*node.Config).
+func WithTxnChecks(delay, interval time.Duration, n int) Option {
+	return func(c *node.Config) {
+		c.TxnCheckDelay, c.TxnCheckInterval, c.TxnCheckMaxInterval, c.TxnCheckMax = delay, interval, interval, n
+	}
+}
+
+// WithMaxDelay sets how far ahead delay messages may be scheduled.
+func WithMaxDelay(d time.Duration) Option { return func(c *node.Config) { c.MaxDelay = d } }
 
 // Start runs a node on 127.0.0.1 with free ports and a fresh data directory,
 // stopped when the test ends.

@@ -2,6 +2,9 @@ package proxy
 
 import (
 	"context"
+	"errors"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -14,18 +17,89 @@ import (
 // when a client has not sent Settings yet.
 const defaultRequestTimeout = 3 * time.Second
 
-// telemetryStream is one open Telemetry stream. Sends are serialized: the
-// stream's own loop answers Settings while other parts of the proxy may push
-// commands (transaction checks, later).
+// telemetryQueue is how many commands may wait for a telemetry stream's
+// client to read them. Server commands beyond it are dropped (a transaction
+// check comes back at its next check time).
+const telemetryQueue = 64
+
+// errStreamClosed: the telemetry stream ended before a command was queued.
+var errStreamClosed = errors.New("telemetry stream closed")
+
+// telemetryStream is one open Telemetry stream. One goroutine (run) does all
+// of its sending: the stream's own loop queues its Settings replies and other
+// parts of the proxy queue commands (transaction checks), so Sends never run
+// concurrently, and a client that stops reading stalls nothing but its own
+// stream.
 type telemetryStream struct {
-	mu     sync.Mutex
 	stream grpc.BidiStreamingServer[v2.TelemetryCommand, v2.TelemetryCommand]
+	// storeHost names this node in messages sent on the stream.
+	storeHost string
+	out       chan *v2.TelemetryCommand
+	quit      chan struct{} // closed when the stream's handler ends
+	quitOnce  sync.Once
 }
 
-func (t *telemetryStream) send(cmd *v2.TelemetryCommand) error {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.stream.Send(cmd)
+func newTelemetryStream(stream grpc.BidiStreamingServer[v2.TelemetryCommand, v2.TelemetryCommand], storeHost string) *telemetryStream {
+	return &telemetryStream{stream: stream, storeHost: storeHost, out: make(chan *v2.TelemetryCommand, telemetryQueue), quit: make(chan struct{})}
+}
+
+// run sends queued commands until close is called or a Send fails, and
+// returns that failure. On close it first sends what is already queued (a
+// client that half-closes right after its Settings still gets the reply).
+// The handler must wait for run before returning: a Send after the handler
+// returned is not allowed.
+func (t *telemetryStream) run() error {
+	for {
+		select {
+		case <-t.quit:
+			for {
+				select {
+				case cmd := <-t.out:
+					if err := t.stream.Send(cmd); err != nil {
+						return err
+					}
+				default:
+					return nil
+				}
+			}
+		case cmd := <-t.out:
+			if err := t.stream.Send(cmd); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// close makes run return once the queue is sent, and refuses further
+// commands.
+func (t *telemetryStream) close() { t.quitOnce.Do(func() { close(t.quit) }) }
+
+// send queues cmd, waiting for room: the stream's own replies.
+func (t *telemetryStream) send(ctx context.Context, cmd *v2.TelemetryCommand) error {
+	select {
+	case t.out <- cmd:
+		return nil
+	case <-t.quit:
+		return errStreamClosed
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// push queues a server command if there is room now. It reports false when
+// the stream has ended or its client is not keeping up.
+func (t *telemetryStream) push(cmd *v2.TelemetryCommand) bool {
+	select {
+	case <-t.quit:
+		return false
+	default:
+	}
+	select {
+	case t.out <- cmd:
+		return true
+	default:
+		return false
+	}
 }
 
 // clientState is what the proxy knows about one client id (spec §11.1).
@@ -33,6 +107,7 @@ type clientState struct {
 	id       string
 	settings *v2.Settings // last Settings the client sent; nil until then
 	streams  map[*telemetryStream]struct{}
+	latest   *telemetryStream // the stream that carried the last Settings, or another open one
 	lastSeen time.Time
 }
 
@@ -83,6 +158,7 @@ func (r *registry) setSettings(id string, s *v2.Settings, ts *telemetryStream) {
 	c.settings = proto.Clone(s).(*v2.Settings)
 	if ts != nil {
 		c.streams[ts] = struct{}{}
+		c.latest = ts
 	}
 }
 
@@ -93,8 +169,43 @@ func (r *registry) dropStream(id string, ts *telemetryStream) {
 	r.mu.Lock()
 	if c, ok := r.clients[id]; ok {
 		delete(c.streams, ts)
+		if c.latest == ts {
+			c.latest = nil
+			for other := range c.streams {
+				c.latest = other
+				break
+			}
+		}
 	}
 	r.mu.Unlock()
+}
+
+// producerStream is a producer's telemetry stream.
+type producerStream struct {
+	clientID string
+	stream   *telemetryStream
+}
+
+// producerStreams returns, ordered by client id, one open telemetry stream of
+// every client whose Settings publish to topic (Go: WithTopics). Only they
+// can answer a transaction check for it (spec §9.4).
+func (r *registry) producerStreams(topic string) []producerStream {
+	r.mu.Lock()
+	var out []producerStream
+	for id, c := range r.clients {
+		if c.latest == nil {
+			continue
+		}
+		for _, t := range c.settings.GetPublishing().GetTopics() {
+			if t.GetName() == topic {
+				out = append(out, producerStream{clientID: id, stream: c.latest})
+				break
+			}
+		}
+	}
+	r.mu.Unlock()
+	slices.SortFunc(out, func(a, b producerStream) int { return strings.Compare(a.clientID, b.clientID) })
+	return out
 }
 
 // settings returns a copy of the client's last Settings, or nil.

@@ -84,3 +84,35 @@ func TestRegistrySettingsAndStreams(t *testing.T) {
 	require.True(t, r.remove("c"))
 	require.False(t, r.remove("c"))
 }
+
+func TestRegistryProducerStreams(t *testing.T) {
+	t.Parallel()
+	clock := &fakeClock{now: time.Unix(1000, 0)}
+	r := newRegistry(clock.Now, time.Minute, func(string) {}, func(int) {})
+	publishes := func(topics ...string) *v2.Settings {
+		p := &v2.Publishing{}
+		for _, name := range topics {
+			p.Topics = append(p.Topics, &v2.Resource{Name: name})
+		}
+		return &v2.Settings{PubSub: &v2.Settings_Publishing{Publishing: p}}
+	}
+	a1, a2, b, c, d := &telemetryStream{}, &telemetryStream{}, &telemetryStream{}, &telemetryStream{}, &telemetryStream{}
+	r.setSettings("b", publishes("pay", "other"), b)
+	r.setSettings("a", publishes("pay"), a1)
+	r.setSettings("a", publishes("pay"), a2) // a re-opened stream: the newest carries checks
+	r.setSettings("c", publishes("other"), c)
+	r.setSettings("d", &v2.Settings{PubSub: &v2.Settings_Subscription{Subscription: &v2.Subscription{
+		Subscriptions: []*v2.SubscriptionEntry{{Topic: &v2.Resource{Name: "pay"}}},
+	}}}, d)
+	r.touch("e") // known, but no Settings and no stream
+
+	require.Equal(t, []producerStream{{"a", a2}, {"b", b}}, r.producerStreams("pay"), "producers of the topic only, by client id")
+	require.Empty(t, r.producerStreams("nobody"))
+
+	r.dropStream("a", a2)
+	require.Equal(t, []producerStream{{"a", a1}, {"b", b}}, r.producerStreams("pay"), "another open stream takes over")
+	r.dropStream("a", a1)
+	require.Equal(t, []producerStream{{"b", b}}, r.producerStreams("pay"), "a client without a stream cannot be asked")
+	r.remove("b")
+	require.Empty(t, r.producerStreams("pay"))
+}

@@ -32,10 +32,19 @@ const (
 type compatParams struct {
 	Endpoint  string
 	Topic     string
+	Topic2    string // a second topic (type mismatch)
 	Group     string
 	DLQReader string
 	Producers int
 	PerProd   int
+
+	// FIFO: Groups message groups of PerGroup messages each; the consumer
+	// fails message FailSeq of message group FailGroup once.
+	Groups, PerGroup, FailGroup, FailSeq int
+	// Delay: Count messages, the first due Delay after sending, each next
+	// one Spread later.
+	Count         int
+	Delay, Spread time.Duration
 }
 
 var scenarios = map[string]func(p compatParams) error{
@@ -45,6 +54,11 @@ var scenarios = map[string]func(p compatParams) error{
 	"simple-consumer":        simpleConsumerScenario,
 	"push-load":              pushLoad,
 	"push-retry-dlq":         pushRetryDLQ,
+	"producer-fifo":          producerFIFO,
+	"producer-delay":         producerDelay,
+	"producer-delay-recall":  producerDelayRecall,
+	"producer-transaction":   producerTransaction,
+	"type-mismatch":          typeMismatch,
 }
 
 // runScenario is the child process's main.
@@ -464,6 +478,383 @@ func pushRetryDLQ(p compatParams) error {
 	emit("result", map[string]any{
 		"sent": resp[0].MessageID, "attempts": attempts, "dead": len(dead),
 		"deadID": dead[0].GetMessageId(), "deadBody": string(dead[0].GetBody()), "deadTopic": dead[0].GetTopic(),
+	})
+	return nil
+}
+
+// errCode is the RocketMQ status code an error of the client carries (0:
+// none, e.g. an error raised by the client itself).
+func errCode(err error) int32 {
+	var rpc *rmq_client.ErrRpcStatus
+	if errors.As(err, &rpc) {
+		return rpc.GetCode()
+	}
+	return 0
+}
+
+func errText(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+// fifoEvent is one call of a FIFO consumer's listener; events are kept in
+// call order.
+type fifoEvent struct {
+	Group, Seq int // message group fifo-<Group>, message Seq of it
+	ID         string
+	Attempt    int32
+	OK         bool // the listener returned SUCCESS
+}
+
+// fifoListener records every consumption and fails one chosen message once.
+type fifoListener struct {
+	failGroup, failSeq int
+
+	mu       sync.Mutex
+	events   []fifoEvent
+	consumed map[[2]int]bool
+	failed   bool
+}
+
+func newFIFOListener(failGroup, failSeq int) *fifoListener {
+	return &fifoListener{failGroup: failGroup, failSeq: failSeq, consumed: map[[2]int]bool{}}
+}
+
+func (l *fifoListener) consume(mv *rmq_client.MessageView) rmq_client.ConsumerResult {
+	e := fifoEvent{Group: -1, Seq: -1, ID: mv.GetMessageId(), Attempt: mv.GetDeliveryAttempt(), OK: true}
+	if g := mv.GetMessageGroup(); g != nil {
+		_, _ = fmt.Sscanf(*g, "fifo-%d", &e.Group)
+	}
+	_, _ = fmt.Sscanf(string(mv.GetBody()), "this is a message : %d", &e.Seq)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if e.Group == l.failGroup && e.Seq == l.failSeq && !l.failed {
+		l.failed = true
+		e.OK = false
+	}
+	l.events = append(l.events, e)
+	if !e.OK {
+		return rmq_client.FAILURE
+	}
+	l.consumed[[2]int{e.Group, e.Seq}] = true
+	return rmq_client.SUCCESS
+}
+
+func (l *fifoListener) count() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.consumed)
+}
+
+func (l *fifoListener) result(sent int, complete bool) map[string]any {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return map[string]any{"sent": sent, "complete": complete, "events": l.events}
+}
+
+// producerFIFO is example/producer/fifo with p.Groups message groups
+// fifo-0… of p.PerGroup messages each, sent in turn, and a push consumer of
+// a FIFO group (example/consumer/push_consumer) that fails one message once.
+func producerFIFO(p compatParams) error {
+	l := newFIFOListener(p.FailGroup, p.FailSeq)
+	pushConsumer, err := startPushConsumer(p, l.consume)
+	if err != nil {
+		return err
+	}
+	defer pushConsumer.GracefulStop()
+	producer, err := startProducer(p)
+	if err != nil {
+		return err
+	}
+	defer producer.GracefulStop()
+	for i := 0; i < p.PerGroup; i++ {
+		for g := 0; g < p.Groups; g++ {
+			msg := exampleMessage(p.Topic, i)
+			msg.SetMessageGroup(fmt.Sprintf("fifo-%d", g))
+			if _, err := producer.Send(context.TODO(), msg); err != nil {
+				return fmt.Errorf("send message %d of fifo-%d: %w", i, g, err)
+			}
+		}
+	}
+	total := p.Groups * p.PerGroup
+	err = until(time.Minute, "every FIFO message consumed", func() bool { return l.count() >= total })
+	emit("result", l.result(total, err == nil))
+	waitParent()
+	return nil
+}
+
+// delaySent is a delay message as sent; delayReceipt one delivery of it.
+type delaySent struct {
+	ID           string
+	Due          time.Time // the delivery timestamp the producer set
+	RecallHandle string
+}
+
+type delayReceipt struct {
+	ID      string
+	Got     time.Time // when the listener was called
+	Stamp   time.Time // the delivery timestamp the message carries
+	Attempt int32
+}
+
+// delayRecorder is a push consumer's listener that records every delivery.
+type delayRecorder struct {
+	mu  sync.Mutex
+	got []delayReceipt
+}
+
+func (r *delayRecorder) consume(mv *rmq_client.MessageView) rmq_client.ConsumerResult {
+	d := delayReceipt{ID: mv.GetMessageId(), Got: time.Now(), Attempt: mv.GetDeliveryAttempt()}
+	if ts := mv.GetDeliveryTimestamp(); ts != nil {
+		d.Stamp = *ts
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.got = append(r.got, d)
+	return rmq_client.SUCCESS
+}
+
+// received counts the distinct messages of ids delivered so far.
+func (r *delayRecorder) received(ids ...string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := 0
+	for _, id := range ids {
+		for _, d := range r.got {
+			if d.ID == id {
+				n++
+				break
+			}
+		}
+	}
+	return n
+}
+
+func (r *delayRecorder) receipts() []delayReceipt {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]delayReceipt(nil), r.got...)
+}
+
+// duplicateWindow is how long a scenario keeps listening after the last
+// expected delivery, so a second delivery of a message would show.
+const duplicateWindow = time.Second
+
+// producerDelay is example/producer/delay with p.Count messages due
+// p.Delay + i·p.Spread after sending (no pauses between sends), received by
+// a push consumer.
+func producerDelay(p compatParams) error {
+	r := &delayRecorder{}
+	pushConsumer, err := startPushConsumer(p, r.consume)
+	if err != nil {
+		return err
+	}
+	defer pushConsumer.GracefulStop()
+	producer, err := startProducer(p)
+	if err != nil {
+		return err
+	}
+	defer producer.GracefulStop()
+	var sent []delaySent
+	var ids []string
+	for i := 0; i < p.Count; i++ {
+		msg := exampleMessage(p.Topic, i)
+		due := time.Now().Add(p.Delay + time.Duration(i)*p.Spread)
+		msg.SetDelayTimestamp(due)
+		resp, err := producer.Send(context.TODO(), msg)
+		if err != nil {
+			return fmt.Errorf("send delay message %d: %w", i, err)
+		}
+		sent = append(sent, delaySent{ID: resp[0].MessageID, Due: due, RecallHandle: resp[0].RecallHandle})
+		ids = append(ids, resp[0].MessageID)
+	}
+	emit("sent", map[string]any{"sent": sent})
+	err = until(p.Delay+time.Duration(p.Count)*p.Spread+30*time.Second, "every delay message", func() bool {
+		return r.received(ids...) == len(ids)
+	})
+	if err == nil {
+		time.Sleep(duplicateWindow) // an observation window, not a synchronization
+	}
+	emit("result", map[string]any{"sent": sent, "got": r.receipts()})
+	waitParent()
+	return nil
+}
+
+// producerDelayRecall is example/producer/delay_recall: three delay messages
+// (due p.Delay after sending instead of 10 minutes, no pauses), the first one
+// recalled with the handle of its send receipt. Then the recall is repeated,
+// tried with a made-up handle, and tried on a message that already fired.
+func producerDelayRecall(p compatParams) error {
+	r := &delayRecorder{}
+	pushConsumer, err := startPushConsumer(p, r.consume)
+	if err != nil {
+		return err
+	}
+	defer pushConsumer.GracefulStop()
+	producer, err := startProducer(p)
+	if err != nil {
+		return err
+	}
+	defer producer.GracefulStop()
+	var ids, handles []string
+	for i := 1; i <= 3; i++ {
+		deliveryTime := time.Now().Add(p.Delay)
+		delayMsg := &rmq_client.Message{
+			Topic: p.Topic,
+			Body:  []byte(fmt.Sprintf("Delay message %d - scheduled for delivery at %s", i, deliveryTime.Format("15:04:05"))),
+		}
+		delayMsg.SetDelayTimestamp(deliveryTime)
+		receipts, err := producer.Send(context.Background(), delayMsg)
+		if err != nil {
+			return fmt.Errorf("send delay message %d: %w", i, err)
+		}
+		ids = append(ids, receipts[0].MessageID)
+		handles = append(handles, receipts[0].RecallHandle)
+	}
+	recalled, recallErr := producer.Recall(context.Background(), p.Topic, handles[0])
+	_, againErr := producer.Recall(context.Background(), p.Topic, handles[0])
+	_, bogusErr := producer.Recall(context.Background(), p.Topic, "djEgbm8tc3VjaC1oYW5kbGU")
+	err = until(p.Delay+30*time.Second, "the messages not recalled", func() bool { return r.received(ids[1:]...) == 2 })
+	var firedErr error
+	if err == nil {
+		_, firedErr = producer.Recall(context.Background(), p.Topic, handles[1])
+		// Message 1 was due before the other two: it would show by now.
+		time.Sleep(duplicateWindow)
+	}
+	got := map[string]int{}
+	for _, d := range r.receipts() {
+		got[d.ID]++
+	}
+	emit("result", map[string]any{
+		"ids": ids, "handles": handles, "recalled": recalled, "recallErr": errText(recallErr),
+		"againErr": errText(againErr), "againCode": errCode(againErr),
+		"bogusErr": errText(bogusErr), "bogusCode": errCode(bogusErr),
+		"firedErr": errText(firedErr), "firedCode": errCode(firedErr), "firedTried": err == nil,
+		"got": got,
+	})
+	waitParent()
+	return nil
+}
+
+type txnSent struct {
+	Body, Kind, ID, TxID string
+	At                   time.Time // when the send returned
+	EndErr               string    // of Commit or RollBack
+}
+
+type txnEvent struct {
+	Body, ID string
+	At       time.Time
+}
+
+// producerTransaction is example/producer/transaction (its checker answers
+// COMMIT) sending six transaction messages: three committed, two rolled
+// back and one left open, which only the server's orphan check can
+// resolve. A push consumer receives what becomes visible.
+func producerTransaction(p compatParams) error {
+	var mu sync.Mutex
+	var got, checked []txnEvent
+	pushConsumer, err := startPushConsumer(p, func(mv *rmq_client.MessageView) rmq_client.ConsumerResult {
+		mu.Lock()
+		defer mu.Unlock()
+		got = append(got, txnEvent{Body: string(mv.GetBody()), ID: mv.GetMessageId(), At: time.Now()})
+		return rmq_client.SUCCESS
+	})
+	if err != nil {
+		return err
+	}
+	defer pushConsumer.GracefulStop()
+	producer, err := rmq_client.NewProducer(exampleConfig(p.Endpoint, "", ""),
+		rmq_client.WithTransactionChecker(&rmq_client.TransactionChecker{
+			Check: func(msg *rmq_client.MessageView) rmq_client.TransactionResolution {
+				mu.Lock()
+				defer mu.Unlock()
+				checked = append(checked, txnEvent{Body: string(msg.GetBody()), ID: msg.GetMessageId(), At: time.Now()})
+				return rmq_client.COMMIT
+			},
+		}),
+		rmq_client.WithTopics(p.Topic),
+	)
+	if err != nil {
+		return err
+	}
+	if err := producer.Start(); err != nil {
+		return err
+	}
+	defer producer.GracefulStop()
+
+	kinds := []string{"commit", "rollback", "orphan", "commit", "rollback", "commit"}
+	var sent []txnSent
+	want := map[string]bool{} // bodies that must be delivered
+	for i, kind := range kinds {
+		msg := &rmq_client.Message{Topic: p.Topic, Body: []byte(fmt.Sprintf("%s : %d", kind, i))}
+		msg.SetKeys("a", "b")
+		msg.SetTag("ab")
+		transaction := producer.BeginTransaction()
+		resp, err := producer.SendWithTransaction(context.TODO(), msg, transaction)
+		if err != nil {
+			return fmt.Errorf("send %s: %w", msg.Body, err)
+		}
+		s := txnSent{Body: string(msg.Body), Kind: kind, ID: resp[0].MessageID, TxID: resp[0].TransactionId, At: time.Now()}
+		switch kind {
+		case "commit":
+			s.EndErr = errText(transaction.Commit())
+			want[s.Body] = true
+		case "rollback":
+			s.EndErr = errText(transaction.RollBack())
+		case "orphan":
+			want[s.Body] = true // the checker commits it
+		}
+		sent = append(sent, s)
+	}
+	lastSend := time.Now()
+	err = until(30*time.Second, "the committed messages", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		n := 0
+		seen := map[string]bool{}
+		for _, g := range got {
+			if want[g.Body] && !seen[g.Body] {
+				seen[g.Body] = true
+				n++
+			}
+		}
+		return n == len(want)
+	})
+	if err == nil {
+		// Rolled-back messages must stay invisible, and resolved ones
+		// unchecked, for a few check intervals of the test broker (1 s).
+		if wait := time.Until(lastSend.Add(3 * time.Second)); wait > 0 {
+			time.Sleep(wait) // an observation window, not a synchronization
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	emit("result", map[string]any{"complete": err == nil, "sent": sent, "got": got, "checked": checked})
+	waitParent()
+	return nil
+}
+
+// typeMismatch sends a NORMAL message to a FIFO topic (p.Topic) and a FIFO
+// message to a NORMAL topic (p.Topic2).
+func typeMismatch(p compatParams) error {
+	producer, err := rmq_client.NewProducer(exampleConfig(p.Endpoint, "", ""), rmq_client.WithTopics(p.Topic, p.Topic2))
+	if err != nil {
+		return err
+	}
+	if err := producer.Start(); err != nil {
+		return err
+	}
+	defer producer.GracefulStop()
+	_, normalToFIFO := producer.Send(context.TODO(), exampleMessage(p.Topic, 0))
+	fifo := exampleMessage(p.Topic2, 1)
+	fifo.SetMessageGroup("fifo")
+	_, fifoToNormal := producer.Send(context.TODO(), fifo)
+	emit("result", map[string]any{
+		"normalToFIFO": errText(normalToFIFO), "normalToFIFOCode": errCode(normalToFIFO),
+		"fifoToNormal": errText(fifoToNormal), "fifoToNormalCode": errCode(fifoToNormal),
 	})
 	return nil
 }

@@ -30,6 +30,7 @@ const (
 	DefaultMaxPoll          = 20 * time.Second
 	DefaultMaxBatch         = 32
 	DefaultLongPolling      = 20 * time.Second
+	DefaultTxnCheckPeriod   = time.Second
 )
 
 // Authenticator checks the credentials of a call (AK/SK signatures arrive in
@@ -101,6 +102,10 @@ type Config struct {
 	// LongPollingTimeout is what Settings tell push consumers to use (20 s).
 	// A push consumer's graceful stop waits for its polls, so tests lower it.
 	LongPollingTimeout time.Duration
+	// TxnCheckPeriod is how often the proxy asks the broker for due orphan
+	// transaction checks and pushes them to producers (1 s). The broker
+	// decides when a check is due; this only bounds how late it goes out.
+	TxnCheckPeriod time.Duration
 }
 
 // DefaultConfig returns a Config with every default filled in but Broker.
@@ -131,6 +136,7 @@ func (c *Config) setDefaults() {
 	setDefault(&c.MaxPoll, DefaultMaxPoll)
 	setDefault(&c.MaxBatch, DefaultMaxBatch)
 	setDefault(&c.LongPollingTimeout, DefaultLongPolling)
+	setDefault(&c.TxnCheckPeriod, DefaultTxnCheckPeriod)
 }
 
 func setDefault[T int | time.Duration](v *T, def T) {
@@ -161,6 +167,9 @@ func (c *Config) Validate() error {
 	}
 	if c.MinPoll > c.MaxPoll || c.MinInvisible > c.MaxInvisible {
 		return errors.New("proxy config: a minimum exceeds its maximum")
+	}
+	if c.TxnCheckPeriod < 0 {
+		return errors.New("proxy config: TxnCheckPeriod must not be negative")
 	}
 	if c.LongPollingTimeout < c.MinPoll || c.LongPollingTimeout > c.MaxPoll {
 		return fmt.Errorf("proxy config: LongPollingTimeout %s is outside the poll range [%s, %s]", c.LongPollingTimeout, c.MinPoll, c.MaxPoll)

@@ -78,6 +78,57 @@ func TestCheckMessageConvertsToStore(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, store.TypeDelay, sm.Type)
 	require.True(t, sm.DeliveryTime.Equal(at))
+
+	// How far ahead is the broker's limit (Config.MaxDelay, 3 days by
+	// default), not Apache's 24 h proxy limit; a past time means "now".
+	for _, at := range []time.Time{now.Add(71 * time.Hour), now.Add(-time.Hour)} {
+		sm, err = s.checkMessage(clientMessage(func(m *v2.Message) {
+			m.SystemProperties.MessageType = v2.MessageType_DELAY
+			m.SystemProperties.DeliveryTimestamp = timestamppb.New(at)
+		}), now, "")
+		require.NoError(t, err)
+		require.True(t, sm.DeliveryTime.Equal(at))
+	}
+}
+
+func TestTxnCheckMessageIsADecodableMessage(t *testing.T) {
+	t.Parallel()
+	born := time.Unix(1700000000, 0).UTC()
+	half := &store.Message{
+		Topic: "pay", QueueID: 1, MessageID: "01HALF", Type: store.TypeTransaction, Tag: "t",
+		Keys: []string{"k"}, Properties: map[string]string{"order": "42"}, Body: []byte("half"),
+		BornTime: born, BornHost: "producer", QueueOffset: 7, StoreTime: born.Add(time.Second),
+	}
+	m := txnCheckMessage(half, "node-1:8081", born.Add(time.Minute))
+	sum := md5.Sum(half.Body)
+	require.Equal(t, "pay", m.GetTopic().GetName())
+	require.Equal(t, []byte("half"), m.GetBody())
+	require.Equal(t, map[string]string{"order": "42"}, m.GetUserProperties())
+	sp := m.GetSystemProperties()
+	require.Equal(t, "01HALF", sp.GetMessageId(), "Go answers with message.system_properties.message_id")
+	require.Equal(t, strings.ToUpper(hex.EncodeToString(sum[:])), sp.GetBodyDigest().GetChecksum(), "Node checks the digest")
+	require.Equal(t, v2.MessageType_TRANSACTION, sp.GetMessageType())
+	require.Equal(t, "t", sp.GetTag())
+	require.Equal(t, []string{"k"}, sp.GetKeys())
+	require.Equal(t, "node-1:8081", sp.GetStoreHost())
+	require.Nil(t, sp.ReceiptHandle, "a check is not a delivery")
+	require.Nil(t, sp.InvisibleDuration)
+}
+
+func TestToWireMessageDelayAndFIFO(t *testing.T) {
+	t.Parallel()
+	at := time.Unix(1700003600, 0).UTC()
+	delay := broker.Delivery{Message: &store.Message{Topic: "later", MessageID: "01D", Type: store.TypeDelay, Body: []byte("x"), DeliveryTime: at}}
+	sp := toWireMessage(delay, "later", "h", at).GetSystemProperties()
+	require.Equal(t, v2.MessageType_DELAY, sp.GetMessageType())
+	require.True(t, sp.GetDeliveryTimestamp().AsTime().Equal(at), "received DELAY messages carry their scheduled time (spec §8.2)")
+	require.Nil(t, sp.MessageGroup)
+
+	fifo := broker.Delivery{Message: &store.Message{Topic: "ordered", MessageID: "01F", Type: store.TypeFIFO, Body: []byte("x"), Group: "order-7"}}
+	sp = toWireMessage(fifo, "ordered", "h", at).GetSystemProperties()
+	require.Equal(t, v2.MessageType_FIFO, sp.GetMessageType())
+	require.Equal(t, "order-7", sp.GetMessageGroup(), "the Go FIFO accelerator groups by it")
+	require.Nil(t, sp.DeliveryTimestamp)
 }
 
 func TestCheckMessageRejects(t *testing.T) {
@@ -124,9 +175,9 @@ func TestCheckMessageRejects(t *testing.T) {
 			m.SystemProperties.MessageType = v2.MessageType_LITE
 			m.SystemProperties.LiteTopic = ptr("x")
 		}, v2.Code_MESSAGE_PROPERTY_CONFLICT_WITH_TYPE},
-		{"delay too far", func(m *v2.Message) {
+		{"invalid delivery time", func(m *v2.Message) {
 			m.SystemProperties.MessageType = v2.MessageType_DELAY
-			m.SystemProperties.DeliveryTimestamp = timestamppb.New(now.Add(25 * time.Hour))
+			m.SystemProperties.DeliveryTimestamp = &timestamppb.Timestamp{Seconds: 1, Nanos: 2e9}
 		}, v2.Code_ILLEGAL_DELIVERY_TIME},
 		{"gzip", func(m *v2.Message) { m.SystemProperties.BodyEncoding = v2.Encoding_GZIP }, v2.Code_BAD_REQUEST},
 	}

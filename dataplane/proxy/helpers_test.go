@@ -50,7 +50,7 @@ func newBroker(t testing.TB) *broker.Broker {
 }
 
 // startProxy serves a proxy for b on 127.0.0.1:0 until the test ends.
-func startProxy(t testing.TB, b *broker.Broker, mut func(*proxy.Config)) (string, *proxy.Server) {
+func startProxy(t testing.TB, b proxy.Broker, mut func(*proxy.Config)) (string, *proxy.Server) {
 	t.Helper()
 	cfg := proxy.Config{Broker: b, Log: testLog(t).With("component", "proxy")}
 	if mut != nil {

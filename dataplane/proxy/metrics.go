@@ -13,6 +13,7 @@ type metrics struct {
 	activeClients prometheus.Gauge
 	messagesIn    prometheus.Counter
 	messagesOut   prometheus.Counter
+	txnChecks     *prometheus.CounterVec // result
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -44,11 +45,15 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Namespace: ns, Subsystem: sub, Name: "messages_delivered_total",
 			Help: "Messages delivered to consumers (redeliveries included).",
 		}),
+		txnChecks: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: ns, Subsystem: sub, Name: "txn_checks_total",
+			Help: "Orphan transaction checks taken from the broker, by result: sent (to a producer's telemetry stream), no_producer (none of the topic's producers is connected) or busy (their streams were full).",
+		}, []string{"result"}),
 	}
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.rpcs, m.sendLatency, m.recvLatency, m.activeClients, m.messagesIn, m.messagesOut} {
+	for _, c := range []prometheus.Collector{m.rpcs, m.sendLatency, m.recvLatency, m.activeClients, m.messagesIn, m.messagesOut, m.txnChecks} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("register proxy metrics: %w", err)
 		}

@@ -13,10 +13,6 @@ import (
 	"github.com/orbitmq/orbit/dataplane/store"
 )
 
-// maxDelayAhead is how far in the future a delay message may be scheduled
-// (Apache proxy default, spec §9.3).
-const maxDelayAhead = 24 * time.Hour
-
 // SendMessage stores the request's messages (spec §7.3). Clients send one
 // message per request; every message gets its own entry with its own status
 // (Node fails a send when any entry status is missing or not OK).
@@ -78,13 +74,15 @@ func (s *Server) sendMessage(ctx context.Context, clientID string, msgs []*v2.Me
 	s.metrics.messagesIn.Add(float64(len(out)))
 	entries := make([]*v2.SendResultEntry, len(results))
 	for i, r := range results {
-		e := &v2.SendResultEntry{Status: okStatus(), MessageId: msgs[i].GetSystemProperties().GetMessageId(), Offset: r.QueueOffset}
-		if out[i].Type == store.TypeTransaction {
-			// Go indexes entries[0].transaction_id for transactions; the id
-			// is opaque to clients.
-			e.TransactionId = e.MessageId
+		// transaction_id (TRANSACTION) and recall_handle (scheduled DELAY)
+		// are the broker's, opaque to clients (spec §7.3, §9.6).
+		entries[i] = &v2.SendResultEntry{
+			Status:        okStatus(),
+			MessageId:     msgs[i].GetSystemProperties().GetMessageId(),
+			Offset:        r.QueueOffset,
+			TransactionId: r.TransactionID,
+			RecallHandle:  r.RecallHandle,
 		}
-		entries[i] = e
 	}
 	return entries, nil
 }
@@ -116,10 +114,12 @@ func (s *Server) checkMessage(m *v2.Message, now time.Time, bornHost string) (*s
 	if err != nil {
 		return nil, err
 	}
-	if ts := sp.GetDeliveryTimestamp(); ts != nil {
-		if !ts.IsValid() || ts.AsTime().After(now.Add(maxDelayAhead)) {
-			return nil, reject(v2.Code_ILLEGAL_DELIVERY_TIME, "delivery time must be within %s", maxDelayAhead)
-		}
+	// A delivery time in the past means "deliver now" (spec §9.3). How far
+	// ahead one may lie is the broker's Config.MaxDelay, not Apache's 24 h
+	// proxy limit: the operator sets it (orbit node --max-delay), and the
+	// broker answers ErrIllegalDeliveryTime beyond it.
+	if ts := sp.GetDeliveryTimestamp(); ts != nil && !ts.IsValid() {
+		return nil, reject(v2.Code_ILLEGAL_DELIVERY_TIME, "delivery timestamp is not a valid time")
 	}
 	return toStoreMessage(m, typ, now, bornHost), nil
 }

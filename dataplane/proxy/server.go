@@ -9,14 +9,17 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	v2 "github.com/apache/rocketmq-clients/golang/v5/protocol/v2"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/status"
 
+	"github.com/orbitmq/orbit/dataplane/broker"
 	"github.com/orbitmq/orbit/dataplane/namesrv"
 )
 
@@ -40,6 +43,7 @@ type Server struct {
 	metrics   *metrics
 	clients   *registry
 	grpc      *grpc.Server
+	txnRR     atomic.Uint64 // rotates transaction checks among a topic's producers
 
 	bgOnce   sync.Once
 	bgCtx    context.Context // background loops; canceled by Stop
@@ -124,10 +128,14 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	default:
 	}
 	s.bgOnce.Do(func() {
-		s.bgDone.Add(1)
+		s.bgDone.Add(2)
 		go func() {
 			defer s.bgDone.Done()
 			s.clients.run(s.bgCtx)
+		}()
+		go func() {
+			defer s.bgDone.Done()
+			s.runTxnChecks(s.bgCtx)
 		}()
 	})
 	sl := newSniffListener(ln, s.tls, s.cfg.HandshakeTimeout, s.log)
@@ -189,6 +197,17 @@ func (s *Server) withStop(ctx context.Context) (context.Context, context.CancelF
 	}
 }
 
+// withCaller names the calling client on ctx for the broker (traces record
+// who produced and consumed): its client id and the address it connected
+// from.
+func withCaller(ctx context.Context) context.Context {
+	c := broker.Caller{ClientID: clientIDOf(ctx)}
+	if p, ok := peer.FromContext(ctx); ok && p.Addr != nil {
+		c.Addr = p.Addr.String()
+	}
+	return broker.WithCaller(ctx, c)
+}
+
 func clientIDOf(ctx context.Context) string {
 	return headerValue(ctx, headerClientID)
 }
@@ -227,7 +246,7 @@ func (s *Server) unaryInterceptor(ctx context.Context, req any, info *grpc.Unary
 			return nil, status.Error(grpcUnauthenticated, st.GetMessage())
 		}
 	}
-	resp, err := handler(ctx, req)
+	resp, err := handler(withCaller(ctx), req)
 	code := "OK"
 	if err != nil {
 		code = "grpc_" + status.Code(err).String()
@@ -242,11 +261,15 @@ func (s *Server) countRPC(method, code string) {
 	s.metrics.rpcs.WithLabelValues(method, code).Inc()
 }
 
-// recordingStream remembers the last RocketMQ status a server stream sent.
+// recordingStream remembers the last RocketMQ status a server stream sent,
+// and gives the handler a context naming the caller.
 type recordingStream struct {
 	grpc.ServerStream
+	ctx  context.Context
 	code string
 }
+
+func (r *recordingStream) Context() context.Context { return r.ctx }
 
 func (r *recordingStream) SendMsg(m any) error {
 	if resp, ok := m.(*v2.ReceiveMessageResponse); ok && resp.GetStatus() != nil {
@@ -273,7 +296,7 @@ func (s *Server) streamInterceptor(srv any, ss grpc.ServerStream, info *grpc.Str
 			return status.Error(grpcUnauthenticated, st.GetMessage())
 		}
 	}
-	rs := &recordingStream{ServerStream: ss}
+	rs := &recordingStream{ServerStream: ss, ctx: withCaller(ctx)}
 	err := handler(srv, rs)
 	code := rs.code
 	switch {

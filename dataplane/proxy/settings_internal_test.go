@@ -55,7 +55,7 @@ func TestMergeSettingsProducer(t *testing.T) {
 	require.NotNil(t, pub, "pub_sub MUST be publishing")
 	require.Len(t, pub.GetTopics(), 2)
 	require.Equal(t, int32(DefaultMaxBodyBytes), pub.GetMaxBodySize(), "0 would fail every send")
-	require.True(t, pub.GetValidateMessageType())
+	require.False(t, pub.GetValidateMessageType(), "the server checks message types and answers 40014")
 
 	bp := out.GetBackoffPolicy()
 	require.Equal(t, int32(3), bp.GetMaxAttempts())

@@ -58,6 +58,13 @@ func classify(err error) (v2.Code, string) {
 		return v2.Code_FORBIDDEN, "no readable queue"
 	case errors.Is(err, broker.ErrInvalidHandle):
 		return v2.Code_INVALID_RECEIPT_HANDLE, "receipt handle is invalid or expired"
+	case errors.Is(err, broker.ErrTransactionNotFound):
+		return v2.Code_INVALID_TRANSACTION_ID, "transaction not found: unknown, or resolved and forgotten"
+	case errors.Is(err, broker.ErrRecallNotFound):
+		return v2.Code_NOT_FOUND, "message already delivered, recalled or unknown"
+	case errors.Is(err, broker.ErrIllegalDeliveryTime):
+		// The broker words the limit (Config.MaxDelay) for the client.
+		return v2.Code_ILLEGAL_DELIVERY_TIME, err.Error()
 	case errors.Is(err, broker.ErrTypeMismatch):
 		return v2.Code_MESSAGE_PROPERTY_CONFLICT_WITH_TYPE, "message type does not match the topic type"
 	case errors.Is(err, broker.ErrBadFilter):

@@ -27,6 +27,12 @@ func TestStatusOfMapsEveryError(t *testing.T) {
 		{namesrv.ErrNoReadableQueue, v2.Code_FORBIDDEN},
 		{fmt.Errorf("ack: %w", broker.ErrInvalidHandle), v2.Code_INVALID_RECEIPT_HANDLE},
 		{broker.ErrTypeMismatch, v2.Code_MESSAGE_PROPERTY_CONFLICT_WITH_TYPE},
+		{fmt.Errorf("send m: %w", broker.ErrTypeMismatch), v2.Code_MESSAGE_PROPERTY_CONFLICT_WITH_TYPE},
+		{fmt.Errorf("end txn-1: %w", broker.ErrTransactionNotFound), v2.Code_INVALID_TRANSACTION_ID},
+		{fmt.Errorf("recall: %w", broker.ErrRecallNotFound), v2.Code_NOT_FOUND},
+		{fmt.Errorf("%w: due in 100h, beyond 72h", broker.ErrIllegalDeliveryTime), v2.Code_ILLEGAL_DELIVERY_TIME},
+		// A broker may refine ErrInvalidArgument; the specific code wins.
+		{fmt.Errorf("%w: %w", broker.ErrInvalidArgument, broker.ErrIllegalDeliveryTime), v2.Code_ILLEGAL_DELIVERY_TIME},
 		{broker.ErrBadFilter, v2.Code_ILLEGAL_FILTER_EXPRESSION},
 		{store.ErrTooLarge, v2.Code_MESSAGE_BODY_TOO_LARGE},
 		{fmt.Errorf("%w: m: %w", broker.ErrInvalidArgument, broker.ErrBodyTooLarge), v2.Code_MESSAGE_BODY_TOO_LARGE},
@@ -46,6 +52,14 @@ func TestStatusOfMapsEveryError(t *testing.T) {
 		require.Equal(t, c.code, st.GetCode(), "%v", c.err)
 		require.NotEmpty(t, st.GetMessage())
 	}
+}
+
+func TestStatusOfTransactionAndRecallMessages(t *testing.T) {
+	t.Parallel()
+	st := statusOf(fmt.Errorf("end txn-1: %w", broker.ErrTransactionNotFound))
+	require.Contains(t, st.GetMessage(), "transaction not found")
+	st = statusOf(fmt.Errorf("recall h: %w", broker.ErrRecallNotFound))
+	require.Equal(t, "message already delivered, recalled or unknown", st.GetMessage())
 }
 
 func TestStatusOfInternalLeaksNothing(t *testing.T) {

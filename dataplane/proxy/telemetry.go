@@ -37,7 +37,20 @@ func (s *Server) Telemetry(stream grpc.BidiStreamingServer[v2.TelemetryCommand, 
 	if clientID == "" {
 		return status.Error(codes.InvalidArgument, "x-mq-client-id header is required")
 	}
-	ts := &telemetryStream{stream: stream}
+	ts := newTelemetryStream(stream, s.storeHost(ctx))
+	writerDone := make(chan struct{})
+	var writerErr error
+	go func() {
+		defer close(writerDone)
+		writerErr = ts.run()
+	}()
+	// Deferred calls run last first: the stream is forgotten (no more
+	// commands are pushed to it), then its writer stops, and only then does
+	// the handler return.
+	defer func() {
+		ts.close()
+		<-writerDone
+	}()
 	defer s.clients.dropStream(clientID, ts)
 
 	cmds := make(chan *v2.TelemetryCommand)
@@ -65,6 +78,8 @@ func (s *Server) Telemetry(stream grpc.BidiStreamingServer[v2.TelemetryCommand, 
 				return nil
 			}
 			return err
+		case <-writerDone:
+			return writerErr
 		case cmd := <-cmds:
 			if err := s.onTelemetryCommand(ctx, clientID, ts, cmd); err != nil {
 				return err
@@ -86,7 +101,7 @@ func (s *Server) onTelemetryCommand(ctx context.Context, clientID string, ts *te
 		s.log.DebugContext(ctx, "client settings", slog.String("client_id", clientID),
 			slog.String("client_type", c.Settings.GetClientType().String()),
 			slog.String("group", c.Settings.GetSubscription().GetGroup().GetName()))
-		if err := ts.send(&v2.TelemetryCommand{Status: okStatus(), Command: &v2.TelemetryCommand_Settings{Settings: merged}}); err != nil {
+		if err := ts.send(ctx, &v2.TelemetryCommand{Status: okStatus(), Command: &v2.TelemetryCommand_Settings{Settings: merged}}); err != nil {
 			return err
 		}
 	default:
@@ -106,9 +121,14 @@ func (s *Server) mergeSettings(in *v2.Settings) *v2.Settings {
 	switch ps := in.GetPubSub().(type) {
 	case *v2.Settings_Publishing:
 		out.PubSub = &v2.Settings_Publishing{Publishing: &v2.Publishing{
-			Topics:              cloneResources(ps.Publishing.GetTopics()),
-			MaxBodySize:         int32(s.cfg.MaxBodyBytes), // 0 would fail every non-empty send
-			ValidateMessageType: true,
+			Topics:      cloneResources(ps.Publishing.GetTopics()),
+			MaxBodySize: int32(s.cfg.MaxBodyBytes), // 0 would fail every non-empty send
+			// The server is the one judge of a topic's message type: with
+			// client-side validation the Go client refuses a mismatch
+			// locally with a message of its own, while every client (and
+			// every version) gets the same MESSAGE_PROPERTY_CONFLICT_WITH_TYPE
+			// from the server.
+			ValidateMessageType: false,
 		}}
 		// Node asserts an exponential policy for producers (spec §0.3).
 		out.BackoffPolicy = &v2.RetryPolicy{

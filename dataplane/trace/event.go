@@ -4,6 +4,11 @@
 // without anything from the client. Events are buffered and written to the
 // node's store in compact batches under a system topic, so they share the
 // store's retention and are found again by message ID through its key index.
+//
+// Writer is the Recorder that does this (writer.go), EncodeBatch and
+// DecodeBatch the batch format (codec.go) and Read the way back (read.go).
+//
+// May import: store.
 package trace
 
 import "time"

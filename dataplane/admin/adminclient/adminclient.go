@@ -21,6 +21,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/orbitmq/orbit/dataplane/admin/adminpb"
 )
@@ -33,7 +34,7 @@ type Config struct {
 	// earlier deadline. Default 10 s.
 	Timeout time.Duration
 	// Attempts is how often an idempotent call (Get*, List*, Update*,
-	// GetGroupOffsets, GetNodeStats) is tried while the node answers
+	// QueryMessages) is tried while the node answers
 	// UNAVAILABLE or an attempt times out. Create, Delete and
 	// ResetGroupOffset are tried once: a retry after a lost answer would
 	// report ALREADY_EXISTS or NOT_FOUND for a call that worked. Default 3.
@@ -75,7 +76,14 @@ var idempotent = map[string]bool{
 	"GetTopic": true, "ListTopics": true, "UpdateTopic": true,
 	"GetGroup": true, "ListGroups": true, "UpdateGroup": true,
 	"GetGroupOffsets": true, "GetNodeStats": true,
+	"QueryMessages": true, "GetMessage": true, "GetTrace": true,
 }
+
+// MaxRecvBytes is the largest answer the client accepts: a GetMessage of a
+// maximal message (4 MiB of body plus its properties) or a QueryMessages
+// page with whole bodies fits with room to spare; gRPC's default (4 MiB)
+// would not.
+const MaxRecvBytes = 32 << 20
 
 // Client is a connection to one node's admin service. Its adminpb.AdminClient
 // methods are safe for concurrent use.
@@ -108,6 +116,7 @@ func New(cfg Config) (*Client, error) {
 	opts := append([]grpc.DialOption{
 		grpc.WithTransportCredentials(creds),
 		grpc.WithChainUnaryInterceptor(c.intercept),
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(MaxRecvBytes)),
 	}, cfg.DialOptions...)
 	conn, err := grpc.NewClient(cfg.Addr, opts...)
 	if err != nil {
@@ -212,6 +221,34 @@ func (c *Client) ListAllGroups(ctx context.Context, limit int) ([]*adminpb.Group
 		req.PageToken = resp.GetNextPageToken()
 	}
 }
+
+// QueryAllMessages follows a message query's pages (req.PageToken is the
+// first one's, usually empty) until the last page or until limit > 0
+// messages were found. The server bounds the work of each page, so a sparse
+// time range may take several calls.
+func (c *Client) QueryAllMessages(ctx context.Context, req *adminpb.QueryMessagesRequest, limit int) ([]*adminpb.Message, error) {
+	r := proto.CloneOf(req)
+	var all []*adminpb.Message
+	for {
+		if limit > 0 {
+			r.PageSize = int32(min(limit-len(all), messagePage))
+		} else if r.PageSize == 0 {
+			r.PageSize = messagePage
+		}
+		resp, err := c.QueryMessages(ctx, r)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, resp.GetMessages()...)
+		if resp.GetNextPageToken() == "" || (limit > 0 && len(all) >= limit) {
+			return all, nil
+		}
+		r.PageToken = resp.GetNextPageToken()
+	}
+}
+
+// messagePage is the page size of QueryAllMessages: the server's maximum.
+const messagePage = 100
 
 // listPage is the page size of ListAll*: the server's maximum.
 const listPage = 1000

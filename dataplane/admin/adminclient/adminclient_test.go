@@ -1,8 +1,10 @@
 package adminclient_test
 
 import (
+	"bytes"
 	"context"
 	"net"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -92,6 +94,37 @@ func (f *flaky) GetNodeStats(ctx context.Context, _ *adminpb.GetNodeStatsRequest
 		return nil, status.FromContextError(ctx.Err()).Err()
 	}
 	return &adminpb.NodeStats{}, nil
+}
+
+// bigBody is larger than gRPC's default 4 MiB receive limit.
+var bigBody = bytes.Repeat([]byte("x"), 6<<20)
+
+func (f *flaky) GetMessage(ctx context.Context, req *adminpb.GetMessageRequest) (*adminpb.Message, error) {
+	if err := f.count(ctx, "GetMessage"); err != nil {
+		return nil, err
+	}
+	return &adminpb.Message{Topic: req.GetTopic(), MessageId: req.GetMessageId(), Body: bigBody, BodySize: int64(len(bigBody))}, nil
+}
+
+// QueryMessages answers 250 messages in pages of page_size; the token is
+// the index of the next message.
+func (f *flaky) QueryMessages(ctx context.Context, req *adminpb.QueryMessagesRequest) (*adminpb.QueryMessagesResponse, error) {
+	if err := f.count(ctx, "QueryMessages"); err != nil {
+		return nil, err
+	}
+	from := 0
+	if req.GetPageToken() != "" {
+		from, _ = strconv.Atoi(req.GetPageToken())
+	}
+	resp := &adminpb.QueryMessagesResponse{}
+	to := min(from+int(req.GetPageSize()), 250)
+	for i := from; i < to; i++ {
+		resp.Messages = append(resp.Messages, &adminpb.Message{MessageId: strconv.Itoa(i)})
+	}
+	if to < 250 {
+		resp.NextPageToken = strconv.Itoa(to)
+	}
+	return resp, nil
 }
 
 func start(t *testing.T, f *flaky) string {
@@ -186,4 +219,23 @@ func TestClientConfigValidation(t *testing.T) {
 	require.ErrorContains(t, err, "token is required")
 	_, err = adminclient.New(adminclient.Config{Token: "t"})
 	require.ErrorContains(t, err, "address is required")
+}
+
+func TestClientMessageCalls(t *testing.T) {
+	f := &flaky{failures: 1}
+	c := newClient(t, adminclient.Config{Addr: start(t, f), Token: "t", Backoff: time.Millisecond})
+
+	m, err := c.GetMessage(t.Context(), &adminpb.GetMessageRequest{Topic: "t", MessageId: "m"})
+	require.NoError(t, err, "a body above gRPC's default receive limit arrives")
+	require.Len(t, m.GetBody(), len(bigBody))
+	require.Equal(t, 2, f.callsOf("GetMessage"), "retried: reads are idempotent")
+
+	all, err := c.QueryAllMessages(t.Context(), &adminpb.QueryMessagesRequest{Topic: "t", Key: "k"}, 0)
+	require.NoError(t, err)
+	require.Len(t, all, 250)
+	require.Equal(t, "249", all[249].GetMessageId())
+
+	some, err := c.QueryAllMessages(t.Context(), &adminpb.QueryMessagesRequest{Topic: "t", Key: "k", PageSize: 7}, 120)
+	require.NoError(t, err)
+	require.Len(t, some, 120, "pages of 100 then the remaining 20")
 }

@@ -145,6 +145,361 @@ func (ResetPosition) EnumDescriptor() ([]byte, []int) {
 	return file_admin_proto_rawDescGZIP(), []int{1}
 }
 
+// The type of a message.
+type MessageType int32
+
+const (
+	MessageType_MESSAGE_TYPE_UNSPECIFIED MessageType = 0
+	MessageType_MESSAGE_TYPE_NORMAL      MessageType = 1
+	MessageType_MESSAGE_TYPE_FIFO        MessageType = 2
+	MessageType_MESSAGE_TYPE_DELAY       MessageType = 3
+	MessageType_MESSAGE_TYPE_TRANSACTION MessageType = 4
+)
+
+// Enum value maps for MessageType.
+var (
+	MessageType_name = map[int32]string{
+		0: "MESSAGE_TYPE_UNSPECIFIED",
+		1: "MESSAGE_TYPE_NORMAL",
+		2: "MESSAGE_TYPE_FIFO",
+		3: "MESSAGE_TYPE_DELAY",
+		4: "MESSAGE_TYPE_TRANSACTION",
+	}
+	MessageType_value = map[string]int32{
+		"MESSAGE_TYPE_UNSPECIFIED": 0,
+		"MESSAGE_TYPE_NORMAL":      1,
+		"MESSAGE_TYPE_FIFO":        2,
+		"MESSAGE_TYPE_DELAY":       3,
+		"MESSAGE_TYPE_TRANSACTION": 4,
+	}
+)
+
+func (x MessageType) Enum() *MessageType {
+	p := new(MessageType)
+	*p = x
+	return p
+}
+
+func (x MessageType) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (MessageType) Descriptor() protoreflect.EnumDescriptor {
+	return file_admin_proto_enumTypes[2].Descriptor()
+}
+
+func (MessageType) Type() protoreflect.EnumType {
+	return &file_admin_proto_enumTypes[2]
+}
+
+func (x MessageType) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use MessageType.Descriptor instead.
+func (MessageType) EnumDescriptor() ([]byte, []int) {
+	return file_admin_proto_rawDescGZIP(), []int{2}
+}
+
+// Where a message is before consumption.
+type MessageState int32
+
+const (
+	MessageState_MESSAGE_STATE_UNSPECIFIED MessageState = 0
+	// Stored in its topic and deliverable.
+	MessageState_MESSAGE_STATE_STORED MessageState = 1
+	// A delay message waiting for its delivery time.
+	MessageState_MESSAGE_STATE_SCHEDULED MessageState = 2
+	// A transaction message that is neither committed nor rolled back yet.
+	MessageState_MESSAGE_STATE_HALF MessageState = 3
+)
+
+// Enum value maps for MessageState.
+var (
+	MessageState_name = map[int32]string{
+		0: "MESSAGE_STATE_UNSPECIFIED",
+		1: "MESSAGE_STATE_STORED",
+		2: "MESSAGE_STATE_SCHEDULED",
+		3: "MESSAGE_STATE_HALF",
+	}
+	MessageState_value = map[string]int32{
+		"MESSAGE_STATE_UNSPECIFIED": 0,
+		"MESSAGE_STATE_STORED":      1,
+		"MESSAGE_STATE_SCHEDULED":   2,
+		"MESSAGE_STATE_HALF":        3,
+	}
+)
+
+func (x MessageState) Enum() *MessageState {
+	p := new(MessageState)
+	*p = x
+	return p
+}
+
+func (x MessageState) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (MessageState) Descriptor() protoreflect.EnumDescriptor {
+	return file_admin_proto_enumTypes[3].Descriptor()
+}
+
+func (MessageState) Type() protoreflect.EnumType {
+	return &file_admin_proto_enumTypes[3]
+}
+
+func (x MessageState) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use MessageState.Descriptor instead.
+func (MessageState) EnumDescriptor() ([]byte, []int) {
+	return file_admin_proto_rawDescGZIP(), []int{3}
+}
+
+// A consumer group's progress on one message.
+type DeliveryState int32
+
+const (
+	DeliveryState_DELIVERY_STATE_UNSPECIFIED DeliveryState = 0
+	// Not delivered to the group yet.
+	DeliveryState_DELIVERY_STATE_NOT_DELIVERED DeliveryState = 1
+	// Delivered and invisible until invisible_until, not acknowledged yet.
+	DeliveryState_DELIVERY_STATE_IN_FLIGHT DeliveryState = 2
+	// Acknowledged, or skipped by the group's filter.
+	DeliveryState_DELIVERY_STATE_ACKED DeliveryState = 3
+	// Delivered, not acknowledged, visible again: waiting for its next attempt.
+	DeliveryState_DELIVERY_STATE_RETRYING DeliveryState = 4
+	// Moved to the group's dead-letter topic %DLQ%<group>.
+	DeliveryState_DELIVERY_STATE_DLQ DeliveryState = 5
+	// An orderly group holds it back behind an earlier message of its
+	// message group.
+	DeliveryState_DELIVERY_STATE_WAITING DeliveryState = 6
+)
+
+// Enum value maps for DeliveryState.
+var (
+	DeliveryState_name = map[int32]string{
+		0: "DELIVERY_STATE_UNSPECIFIED",
+		1: "DELIVERY_STATE_NOT_DELIVERED",
+		2: "DELIVERY_STATE_IN_FLIGHT",
+		3: "DELIVERY_STATE_ACKED",
+		4: "DELIVERY_STATE_RETRYING",
+		5: "DELIVERY_STATE_DLQ",
+		6: "DELIVERY_STATE_WAITING",
+	}
+	DeliveryState_value = map[string]int32{
+		"DELIVERY_STATE_UNSPECIFIED":   0,
+		"DELIVERY_STATE_NOT_DELIVERED": 1,
+		"DELIVERY_STATE_IN_FLIGHT":     2,
+		"DELIVERY_STATE_ACKED":         3,
+		"DELIVERY_STATE_RETRYING":      4,
+		"DELIVERY_STATE_DLQ":           5,
+		"DELIVERY_STATE_WAITING":       6,
+	}
+)
+
+func (x DeliveryState) Enum() *DeliveryState {
+	p := new(DeliveryState)
+	*p = x
+	return p
+}
+
+func (x DeliveryState) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (DeliveryState) Descriptor() protoreflect.EnumDescriptor {
+	return file_admin_proto_enumTypes[4].Descriptor()
+}
+
+func (DeliveryState) Type() protoreflect.EnumType {
+	return &file_admin_proto_enumTypes[4]
+}
+
+func (x DeliveryState) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use DeliveryState.Descriptor instead.
+func (DeliveryState) EnumDescriptor() ([]byte, []int) {
+	return file_admin_proto_rawDescGZIP(), []int{4}
+}
+
+type DelayStatus int32
+
+const (
+	// Not a scheduled message.
+	DelayStatus_DELAY_STATUS_UNSPECIFIED DelayStatus = 0
+	// Waiting for its delivery time.
+	DelayStatus_DELAY_STATUS_SCHEDULED DelayStatus = 1
+	// Delivered to its topic at its time.
+	DelayStatus_DELAY_STATUS_FIRED DelayStatus = 2
+	// Recalled before its time: never delivered.
+	DelayStatus_DELAY_STATUS_RECALLED DelayStatus = 3
+)
+
+// Enum value maps for DelayStatus.
+var (
+	DelayStatus_name = map[int32]string{
+		0: "DELAY_STATUS_UNSPECIFIED",
+		1: "DELAY_STATUS_SCHEDULED",
+		2: "DELAY_STATUS_FIRED",
+		3: "DELAY_STATUS_RECALLED",
+	}
+	DelayStatus_value = map[string]int32{
+		"DELAY_STATUS_UNSPECIFIED": 0,
+		"DELAY_STATUS_SCHEDULED":   1,
+		"DELAY_STATUS_FIRED":       2,
+		"DELAY_STATUS_RECALLED":    3,
+	}
+)
+
+func (x DelayStatus) Enum() *DelayStatus {
+	p := new(DelayStatus)
+	*p = x
+	return p
+}
+
+func (x DelayStatus) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (DelayStatus) Descriptor() protoreflect.EnumDescriptor {
+	return file_admin_proto_enumTypes[5].Descriptor()
+}
+
+func (DelayStatus) Type() protoreflect.EnumType {
+	return &file_admin_proto_enumTypes[5]
+}
+
+func (x DelayStatus) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use DelayStatus.Descriptor instead.
+func (DelayStatus) EnumDescriptor() ([]byte, []int) {
+	return file_admin_proto_rawDescGZIP(), []int{5}
+}
+
+type TransactionStatus int32
+
+const (
+	// Not a transaction message.
+	TransactionStatus_TRANSACTION_STATUS_UNSPECIFIED TransactionStatus = 0
+	// Stored as a half message; neither committed nor rolled back yet.
+	TransactionStatus_TRANSACTION_STATUS_UNRESOLVED  TransactionStatus = 1
+	TransactionStatus_TRANSACTION_STATUS_COMMITTED   TransactionStatus = 2
+	TransactionStatus_TRANSACTION_STATUS_ROLLED_BACK TransactionStatus = 3
+)
+
+// Enum value maps for TransactionStatus.
+var (
+	TransactionStatus_name = map[int32]string{
+		0: "TRANSACTION_STATUS_UNSPECIFIED",
+		1: "TRANSACTION_STATUS_UNRESOLVED",
+		2: "TRANSACTION_STATUS_COMMITTED",
+		3: "TRANSACTION_STATUS_ROLLED_BACK",
+	}
+	TransactionStatus_value = map[string]int32{
+		"TRANSACTION_STATUS_UNSPECIFIED": 0,
+		"TRANSACTION_STATUS_UNRESOLVED":  1,
+		"TRANSACTION_STATUS_COMMITTED":   2,
+		"TRANSACTION_STATUS_ROLLED_BACK": 3,
+	}
+)
+
+func (x TransactionStatus) Enum() *TransactionStatus {
+	p := new(TransactionStatus)
+	*p = x
+	return p
+}
+
+func (x TransactionStatus) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (TransactionStatus) Descriptor() protoreflect.EnumDescriptor {
+	return file_admin_proto_enumTypes[6].Descriptor()
+}
+
+func (TransactionStatus) Type() protoreflect.EnumType {
+	return &file_admin_proto_enumTypes[6]
+}
+
+func (x TransactionStatus) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use TransactionStatus.Descriptor instead.
+func (TransactionStatus) EnumDescriptor() ([]byte, []int) {
+	return file_admin_proto_rawDescGZIP(), []int{6}
+}
+
+type ConsumeStatus int32
+
+const (
+	ConsumeStatus_CONSUME_STATUS_UNSPECIFIED  ConsumeStatus = 0
+	ConsumeStatus_CONSUME_STATUS_NOT_CONSUMED ConsumeStatus = 1
+	// Delivered and not acknowledged yet.
+	ConsumeStatus_CONSUME_STATUS_CONSUMING ConsumeStatus = 2
+	ConsumeStatus_CONSUME_STATUS_SUCCESS   ConsumeStatus = 3
+	// Delivered, not acknowledged, waiting for another attempt.
+	ConsumeStatus_CONSUME_STATUS_RETRYING ConsumeStatus = 4
+	ConsumeStatus_CONSUME_STATUS_DLQ      ConsumeStatus = 5
+	// An orderly group holds it back behind an earlier message.
+	ConsumeStatus_CONSUME_STATUS_WAITING ConsumeStatus = 6
+)
+
+// Enum value maps for ConsumeStatus.
+var (
+	ConsumeStatus_name = map[int32]string{
+		0: "CONSUME_STATUS_UNSPECIFIED",
+		1: "CONSUME_STATUS_NOT_CONSUMED",
+		2: "CONSUME_STATUS_CONSUMING",
+		3: "CONSUME_STATUS_SUCCESS",
+		4: "CONSUME_STATUS_RETRYING",
+		5: "CONSUME_STATUS_DLQ",
+		6: "CONSUME_STATUS_WAITING",
+	}
+	ConsumeStatus_value = map[string]int32{
+		"CONSUME_STATUS_UNSPECIFIED":  0,
+		"CONSUME_STATUS_NOT_CONSUMED": 1,
+		"CONSUME_STATUS_CONSUMING":    2,
+		"CONSUME_STATUS_SUCCESS":      3,
+		"CONSUME_STATUS_RETRYING":     4,
+		"CONSUME_STATUS_DLQ":          5,
+		"CONSUME_STATUS_WAITING":      6,
+	}
+)
+
+func (x ConsumeStatus) Enum() *ConsumeStatus {
+	p := new(ConsumeStatus)
+	*p = x
+	return p
+}
+
+func (x ConsumeStatus) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ConsumeStatus) Descriptor() protoreflect.EnumDescriptor {
+	return file_admin_proto_enumTypes[7].Descriptor()
+}
+
+func (ConsumeStatus) Type() protoreflect.EnumType {
+	return &file_admin_proto_enumTypes[7]
+}
+
+func (x ConsumeStatus) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ConsumeStatus.Descriptor instead.
+func (ConsumeStatus) EnumDescriptor() ([]byte, []int) {
+	return file_admin_proto_rawDescGZIP(), []int{7}
+}
+
 type Topic struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Name  string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
@@ -1583,6 +1938,1440 @@ func (x *NodeStats) GetGroupCount() int64 {
 	return 0
 }
 
+type GroupDelivery struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Group string                 `protobuf:"bytes,1,opt,name=group,proto3" json:"group,omitempty"`
+	State DeliveryState          `protobuf:"varint,2,opt,name=state,proto3,enum=orbit.admin.v1.DeliveryState" json:"state,omitempty"`
+	// Deliveries so far (0: none, or not known after an acknowledgement);
+	// for DLQ, the deliveries before dead-lettering.
+	Attempt int32 `protobuf:"varint,3,opt,name=attempt,proto3" json:"attempt,omitempty"`
+	// IN_FLIGHT: until when the delivery is invisible; RETRYING: when it
+	// became visible again.
+	InvisibleUntil *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=invisible_until,json=invisibleUntil,proto3" json:"invisible_until,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *GroupDelivery) Reset() {
+	*x = GroupDelivery{}
+	mi := &file_admin_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GroupDelivery) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GroupDelivery) ProtoMessage() {}
+
+func (x *GroupDelivery) ProtoReflect() protoreflect.Message {
+	mi := &file_admin_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GroupDelivery.ProtoReflect.Descriptor instead.
+func (*GroupDelivery) Descriptor() ([]byte, []int) {
+	return file_admin_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *GroupDelivery) GetGroup() string {
+	if x != nil {
+		return x.Group
+	}
+	return ""
+}
+
+func (x *GroupDelivery) GetState() DeliveryState {
+	if x != nil {
+		return x.State
+	}
+	return DeliveryState_DELIVERY_STATE_UNSPECIFIED
+}
+
+func (x *GroupDelivery) GetAttempt() int32 {
+	if x != nil {
+		return x.Attempt
+	}
+	return 0
+}
+
+func (x *GroupDelivery) GetInvisibleUntil() *timestamppb.Timestamp {
+	if x != nil {
+		return x.InvisibleUntil
+	}
+	return nil
+}
+
+type Message struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	MessageId string                 `protobuf:"bytes,1,opt,name=message_id,json=messageId,proto3" json:"message_id,omitempty"`
+	Topic     string                 `protobuf:"bytes,2,opt,name=topic,proto3" json:"topic,omitempty"`
+	Type      MessageType            `protobuf:"varint,3,opt,name=type,proto3,enum=orbit.admin.v1.MessageType" json:"type,omitempty"`
+	State     MessageState           `protobuf:"varint,4,opt,name=state,proto3,enum=orbit.admin.v1.MessageState" json:"state,omitempty"`
+	Tag       string                 `protobuf:"bytes,5,opt,name=tag,proto3" json:"tag,omitempty"`
+	Keys      []string               `protobuf:"bytes,6,rep,name=keys,proto3" json:"keys,omitempty"`
+	// FIFO messages: the message group.
+	MessageGroup string            `protobuf:"bytes,7,opt,name=message_group,json=messageGroup,proto3" json:"message_group,omitempty"`
+	Properties   map[string]string `protobuf:"bytes,8,rep,name=properties,proto3" json:"properties,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// The body, or its first bytes when body_truncated is set.
+	Body          []byte `protobuf:"bytes,9,opt,name=body,proto3" json:"body,omitempty"`
+	BodyTruncated bool   `protobuf:"varint,10,opt,name=body_truncated,json=bodyTruncated,proto3" json:"body_truncated,omitempty"`
+	// The whole body's size in bytes.
+	BodySize int64 `protobuf:"varint,11,opt,name=body_size,json=bodySize,proto3" json:"body_size,omitempty"`
+	// When and where the producer created it.
+	BornTime *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=born_time,json=bornTime,proto3" json:"born_time,omitempty"`
+	BornHost string                 `protobuf:"bytes,13,opt,name=born_host,json=bornHost,proto3" json:"born_host,omitempty"`
+	// When and on which node it was stored (unset while SCHEDULED or HALF).
+	StoreTime   *timestamppb.Timestamp `protobuf:"bytes,14,opt,name=store_time,json=storeTime,proto3" json:"store_time,omitempty"`
+	StoreHost   string                 `protobuf:"bytes,15,opt,name=store_host,json=storeHost,proto3" json:"store_host,omitempty"`
+	QueueId     int32                  `protobuf:"varint,16,opt,name=queue_id,json=queueId,proto3" json:"queue_id,omitempty"`
+	QueueOffset int64                  `protobuf:"varint,17,opt,name=queue_offset,json=queueOffset,proto3" json:"queue_offset,omitempty"`
+	// Delay messages: when it is (or was) due.
+	DeliveryTime *timestamppb.Timestamp `protobuf:"bytes,18,opt,name=delivery_time,json=deliveryTime,proto3" json:"delivery_time,omitempty"`
+	// One entry per consumer group that consumes the topic, sorted by group.
+	Deliveries []*GroupDelivery `protobuf:"bytes,19,rep,name=deliveries,proto3" json:"deliveries,omitempty"`
+	// Dead-letter copies: the topic and message id of the original, and how
+	// many deliveries it had.
+	OriginTopic     string `protobuf:"bytes,20,opt,name=origin_topic,json=originTopic,proto3" json:"origin_topic,omitempty"`
+	OriginMessageId string `protobuf:"bytes,21,opt,name=origin_message_id,json=originMessageId,proto3" json:"origin_message_id,omitempty"`
+	DeliveryAttempt int32  `protobuf:"varint,22,opt,name=delivery_attempt,json=deliveryAttempt,proto3" json:"delivery_attempt,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *Message) Reset() {
+	*x = Message{}
+	mi := &file_admin_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Message) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Message) ProtoMessage() {}
+
+func (x *Message) ProtoReflect() protoreflect.Message {
+	mi := &file_admin_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Message.ProtoReflect.Descriptor instead.
+func (*Message) Descriptor() ([]byte, []int) {
+	return file_admin_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *Message) GetMessageId() string {
+	if x != nil {
+		return x.MessageId
+	}
+	return ""
+}
+
+func (x *Message) GetTopic() string {
+	if x != nil {
+		return x.Topic
+	}
+	return ""
+}
+
+func (x *Message) GetType() MessageType {
+	if x != nil {
+		return x.Type
+	}
+	return MessageType_MESSAGE_TYPE_UNSPECIFIED
+}
+
+func (x *Message) GetState() MessageState {
+	if x != nil {
+		return x.State
+	}
+	return MessageState_MESSAGE_STATE_UNSPECIFIED
+}
+
+func (x *Message) GetTag() string {
+	if x != nil {
+		return x.Tag
+	}
+	return ""
+}
+
+func (x *Message) GetKeys() []string {
+	if x != nil {
+		return x.Keys
+	}
+	return nil
+}
+
+func (x *Message) GetMessageGroup() string {
+	if x != nil {
+		return x.MessageGroup
+	}
+	return ""
+}
+
+func (x *Message) GetProperties() map[string]string {
+	if x != nil {
+		return x.Properties
+	}
+	return nil
+}
+
+func (x *Message) GetBody() []byte {
+	if x != nil {
+		return x.Body
+	}
+	return nil
+}
+
+func (x *Message) GetBodyTruncated() bool {
+	if x != nil {
+		return x.BodyTruncated
+	}
+	return false
+}
+
+func (x *Message) GetBodySize() int64 {
+	if x != nil {
+		return x.BodySize
+	}
+	return 0
+}
+
+func (x *Message) GetBornTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.BornTime
+	}
+	return nil
+}
+
+func (x *Message) GetBornHost() string {
+	if x != nil {
+		return x.BornHost
+	}
+	return ""
+}
+
+func (x *Message) GetStoreTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.StoreTime
+	}
+	return nil
+}
+
+func (x *Message) GetStoreHost() string {
+	if x != nil {
+		return x.StoreHost
+	}
+	return ""
+}
+
+func (x *Message) GetQueueId() int32 {
+	if x != nil {
+		return x.QueueId
+	}
+	return 0
+}
+
+func (x *Message) GetQueueOffset() int64 {
+	if x != nil {
+		return x.QueueOffset
+	}
+	return 0
+}
+
+func (x *Message) GetDeliveryTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.DeliveryTime
+	}
+	return nil
+}
+
+func (x *Message) GetDeliveries() []*GroupDelivery {
+	if x != nil {
+		return x.Deliveries
+	}
+	return nil
+}
+
+func (x *Message) GetOriginTopic() string {
+	if x != nil {
+		return x.OriginTopic
+	}
+	return ""
+}
+
+func (x *Message) GetOriginMessageId() string {
+	if x != nil {
+		return x.OriginMessageId
+	}
+	return ""
+}
+
+func (x *Message) GetDeliveryAttempt() int32 {
+	if x != nil {
+		return x.DeliveryAttempt
+	}
+	return 0
+}
+
+type QueryMessagesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Topic string                 `protobuf:"bytes,1,opt,name=topic,proto3" json:"topic,omitempty"`
+	// Exactly one of message_id, key, or start_time and end_time.
+	MessageId string `protobuf:"bytes,2,opt,name=message_id,json=messageId,proto3" json:"message_id,omitempty"`
+	Key       string `protobuf:"bytes,3,opt,name=key,proto3" json:"key,omitempty"`
+	// Messages stored in [start_time, end_time), queue by queue.
+	StartTime *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
+	EndTime   *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=end_time,json=endTime,proto3" json:"end_time,omitempty"`
+	// 1..100; 0 means 20.
+	PageSize int32 `protobuf:"varint,6,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// next_page_token of the previous page of the same query; empty for the
+	// first page.
+	PageToken string `protobuf:"bytes,7,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// Return whole bodies, up to 4 MiB in all per page; otherwise, and beyond
+	// that, bodies are cut to their first 1 KiB (body_truncated).
+	FullBody      bool `protobuf:"varint,8,opt,name=full_body,json=fullBody,proto3" json:"full_body,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *QueryMessagesRequest) Reset() {
+	*x = QueryMessagesRequest{}
+	mi := &file_admin_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *QueryMessagesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*QueryMessagesRequest) ProtoMessage() {}
+
+func (x *QueryMessagesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_admin_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use QueryMessagesRequest.ProtoReflect.Descriptor instead.
+func (*QueryMessagesRequest) Descriptor() ([]byte, []int) {
+	return file_admin_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *QueryMessagesRequest) GetTopic() string {
+	if x != nil {
+		return x.Topic
+	}
+	return ""
+}
+
+func (x *QueryMessagesRequest) GetMessageId() string {
+	if x != nil {
+		return x.MessageId
+	}
+	return ""
+}
+
+func (x *QueryMessagesRequest) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
+func (x *QueryMessagesRequest) GetStartTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.StartTime
+	}
+	return nil
+}
+
+func (x *QueryMessagesRequest) GetEndTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.EndTime
+	}
+	return nil
+}
+
+func (x *QueryMessagesRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *QueryMessagesRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+func (x *QueryMessagesRequest) GetFullBody() bool {
+	if x != nil {
+		return x.FullBody
+	}
+	return false
+}
+
+type QueryMessagesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// By id: a scheduled or half message first, then the stored copies,
+	// newest first. By key: newest first (the newest 1,000 messages carrying
+	// the key at most). By time: queue by queue, each in offset order.
+	Messages []*Message `protobuf:"bytes,1,rep,name=messages,proto3" json:"messages,omitempty"`
+	// Empty on the last page. A page may be short, even empty, and still have
+	// a token: each call does a bounded amount of work.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *QueryMessagesResponse) Reset() {
+	*x = QueryMessagesResponse{}
+	mi := &file_admin_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *QueryMessagesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*QueryMessagesResponse) ProtoMessage() {}
+
+func (x *QueryMessagesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_admin_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use QueryMessagesResponse.ProtoReflect.Descriptor instead.
+func (*QueryMessagesResponse) Descriptor() ([]byte, []int) {
+	return file_admin_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *QueryMessagesResponse) GetMessages() []*Message {
+	if x != nil {
+		return x.Messages
+	}
+	return nil
+}
+
+func (x *QueryMessagesResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+type GetMessageRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Topic         string                 `protobuf:"bytes,1,opt,name=topic,proto3" json:"topic,omitempty"`
+	MessageId     string                 `protobuf:"bytes,2,opt,name=message_id,json=messageId,proto3" json:"message_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetMessageRequest) Reset() {
+	*x = GetMessageRequest{}
+	mi := &file_admin_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetMessageRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetMessageRequest) ProtoMessage() {}
+
+func (x *GetMessageRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_admin_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetMessageRequest.ProtoReflect.Descriptor instead.
+func (*GetMessageRequest) Descriptor() ([]byte, []int) {
+	return file_admin_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *GetMessageRequest) GetTopic() string {
+	if x != nil {
+		return x.Topic
+	}
+	return ""
+}
+
+func (x *GetMessageRequest) GetMessageId() string {
+	if x != nil {
+		return x.MessageId
+	}
+	return ""
+}
+
+type GetTraceRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Topic         string                 `protobuf:"bytes,1,opt,name=topic,proto3" json:"topic,omitempty"`
+	MessageId     string                 `protobuf:"bytes,2,opt,name=message_id,json=messageId,proto3" json:"message_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetTraceRequest) Reset() {
+	*x = GetTraceRequest{}
+	mi := &file_admin_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetTraceRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetTraceRequest) ProtoMessage() {}
+
+func (x *GetTraceRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_admin_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetTraceRequest.ProtoReflect.Descriptor instead.
+func (*GetTraceRequest) Descriptor() ([]byte, []int) {
+	return file_admin_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *GetTraceRequest) GetTopic() string {
+	if x != nil {
+		return x.Topic
+	}
+	return ""
+}
+
+func (x *GetTraceRequest) GetMessageId() string {
+	if x != nil {
+		return x.MessageId
+	}
+	return ""
+}
+
+// A message's trace, shaped like ApsaraMQ for RocketMQ 5's GetTrace.
+type Trace struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Topic     string                 `protobuf:"bytes,1,opt,name=topic,proto3" json:"topic,omitempty"`
+	MessageId string                 `protobuf:"bytes,2,opt,name=message_id,json=messageId,proto3" json:"message_id,omitempty"`
+	// The message as stored now; unset when it is gone (retention) or was
+	// never stored.
+	Message  *Message      `protobuf:"bytes,3,opt,name=message,proto3" json:"message,omitempty"`
+	Producer *ProducerInfo `protobuf:"bytes,4,opt,name=producer,proto3" json:"producer,omitempty"`
+	Broker   *BrokerInfo   `protobuf:"bytes,5,opt,name=broker,proto3" json:"broker,omitempty"`
+	// One per consumer group with recorded deliveries or a delivery state,
+	// sorted by group.
+	Consumers []*ConsumerInfo `protobuf:"bytes,6,rep,name=consumers,proto3" json:"consumers,omitempty"`
+	// Every recorded event, oldest first: the timeline the sections above
+	// summarize.
+	Events        []*TraceEvent `protobuf:"bytes,7,rep,name=events,proto3" json:"events,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Trace) Reset() {
+	*x = Trace{}
+	mi := &file_admin_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Trace) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Trace) ProtoMessage() {}
+
+func (x *Trace) ProtoReflect() protoreflect.Message {
+	mi := &file_admin_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Trace.ProtoReflect.Descriptor instead.
+func (*Trace) Descriptor() ([]byte, []int) {
+	return file_admin_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *Trace) GetTopic() string {
+	if x != nil {
+		return x.Topic
+	}
+	return ""
+}
+
+func (x *Trace) GetMessageId() string {
+	if x != nil {
+		return x.MessageId
+	}
+	return ""
+}
+
+func (x *Trace) GetMessage() *Message {
+	if x != nil {
+		return x.Message
+	}
+	return nil
+}
+
+func (x *Trace) GetProducer() *ProducerInfo {
+	if x != nil {
+		return x.Producer
+	}
+	return nil
+}
+
+func (x *Trace) GetBroker() *BrokerInfo {
+	if x != nil {
+		return x.Broker
+	}
+	return nil
+}
+
+func (x *Trace) GetConsumers() []*ConsumerInfo {
+	if x != nil {
+		return x.Consumers
+	}
+	return nil
+}
+
+func (x *Trace) GetEvents() []*TraceEvent {
+	if x != nil {
+		return x.Events
+	}
+	return nil
+}
+
+type ProducerInfo struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// One per send of the message id (a producer may retry).
+	Records       []*ProduceRecord `protobuf:"bytes,1,rep,name=records,proto3" json:"records,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ProducerInfo) Reset() {
+	*x = ProducerInfo{}
+	mi := &file_admin_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ProducerInfo) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ProducerInfo) ProtoMessage() {}
+
+func (x *ProducerInfo) ProtoReflect() protoreflect.Message {
+	mi := &file_admin_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ProducerInfo.ProtoReflect.Descriptor instead.
+func (*ProducerInfo) Descriptor() ([]byte, []int) {
+	return file_admin_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *ProducerInfo) GetRecords() []*ProduceRecord {
+	if x != nil {
+		return x.Records
+	}
+	return nil
+}
+
+type ProduceRecord struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// When the node stored the message (or refused it).
+	ProduceTime *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=produce_time,json=produceTime,proto3" json:"produce_time,omitempty"`
+	// When the send reached the node.
+	ArriveTime *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=arrive_time,json=arriveTime,proto3" json:"arrive_time,omitempty"`
+	// From arrival to stored.
+	Cost *durationpb.Duration `protobuf:"bytes,3,opt,name=cost,proto3" json:"cost,omitempty"`
+	// "SUCCESS" or "FAILED".
+	Status string `protobuf:"bytes,4,opt,name=status,proto3" json:"status,omitempty"`
+	// Why the send failed.
+	Error         string `protobuf:"bytes,5,opt,name=error,proto3" json:"error,omitempty"`
+	ClientId      string `protobuf:"bytes,6,opt,name=client_id,json=clientId,proto3" json:"client_id,omitempty"`
+	ClientHost    string `protobuf:"bytes,7,opt,name=client_host,json=clientHost,proto3" json:"client_host,omitempty"`
+	QueueId       int32  `protobuf:"varint,8,opt,name=queue_id,json=queueId,proto3" json:"queue_id,omitempty"`
+	QueueOffset   int64  `protobuf:"varint,9,opt,name=queue_offset,json=queueOffset,proto3" json:"queue_offset,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ProduceRecord) Reset() {
+	*x = ProduceRecord{}
+	mi := &file_admin_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ProduceRecord) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ProduceRecord) ProtoMessage() {}
+
+func (x *ProduceRecord) ProtoReflect() protoreflect.Message {
+	mi := &file_admin_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ProduceRecord.ProtoReflect.Descriptor instead.
+func (*ProduceRecord) Descriptor() ([]byte, []int) {
+	return file_admin_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *ProduceRecord) GetProduceTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ProduceTime
+	}
+	return nil
+}
+
+func (x *ProduceRecord) GetArriveTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ArriveTime
+	}
+	return nil
+}
+
+func (x *ProduceRecord) GetCost() *durationpb.Duration {
+	if x != nil {
+		return x.Cost
+	}
+	return nil
+}
+
+func (x *ProduceRecord) GetStatus() string {
+	if x != nil {
+		return x.Status
+	}
+	return ""
+}
+
+func (x *ProduceRecord) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
+func (x *ProduceRecord) GetClientId() string {
+	if x != nil {
+		return x.ClientId
+	}
+	return ""
+}
+
+func (x *ProduceRecord) GetClientHost() string {
+	if x != nil {
+		return x.ClientHost
+	}
+	return ""
+}
+
+func (x *ProduceRecord) GetQueueId() int32 {
+	if x != nil {
+		return x.QueueId
+	}
+	return 0
+}
+
+func (x *ProduceRecord) GetQueueOffset() int64 {
+	if x != nil {
+		return x.QueueOffset
+	}
+	return 0
+}
+
+type BrokerInfo struct {
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	DelayStatus DelayStatus            `protobuf:"varint,1,opt,name=delay_status,json=delayStatus,proto3,enum=orbit.admin.v1.DelayStatus" json:"delay_status,omitempty"`
+	// The delivery time the producer asked for.
+	PresetDelayTime *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=preset_delay_time,json=presetDelayTime,proto3" json:"preset_delay_time,omitempty"`
+	// "RECALL_OK" when the scheduled message was recalled; empty otherwise.
+	RecallResult      string            `protobuf:"bytes,3,opt,name=recall_result,json=recallResult,proto3" json:"recall_result,omitempty"`
+	TransactionStatus TransactionStatus `protobuf:"varint,4,opt,name=transaction_status,json=transactionStatus,proto3,enum=orbit.admin.v1.TransactionStatus" json:"transaction_status,omitempty"`
+	TransactionId     string            `protobuf:"bytes,5,opt,name=transaction_id,json=transactionId,proto3" json:"transaction_id,omitempty"`
+	// Timer and transaction steps, oldest first.
+	Operations    []*BrokerOperation `protobuf:"bytes,6,rep,name=operations,proto3" json:"operations,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BrokerInfo) Reset() {
+	*x = BrokerInfo{}
+	mi := &file_admin_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BrokerInfo) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BrokerInfo) ProtoMessage() {}
+
+func (x *BrokerInfo) ProtoReflect() protoreflect.Message {
+	mi := &file_admin_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BrokerInfo.ProtoReflect.Descriptor instead.
+func (*BrokerInfo) Descriptor() ([]byte, []int) {
+	return file_admin_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *BrokerInfo) GetDelayStatus() DelayStatus {
+	if x != nil {
+		return x.DelayStatus
+	}
+	return DelayStatus_DELAY_STATUS_UNSPECIFIED
+}
+
+func (x *BrokerInfo) GetPresetDelayTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.PresetDelayTime
+	}
+	return nil
+}
+
+func (x *BrokerInfo) GetRecallResult() string {
+	if x != nil {
+		return x.RecallResult
+	}
+	return ""
+}
+
+func (x *BrokerInfo) GetTransactionStatus() TransactionStatus {
+	if x != nil {
+		return x.TransactionStatus
+	}
+	return TransactionStatus_TRANSACTION_STATUS_UNSPECIFIED
+}
+
+func (x *BrokerInfo) GetTransactionId() string {
+	if x != nil {
+		return x.TransactionId
+	}
+	return ""
+}
+
+func (x *BrokerInfo) GetOperations() []*BrokerOperation {
+	if x != nil {
+		return x.Operations
+	}
+	return nil
+}
+
+type BrokerOperation struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// TIMER_SCHEDULE, TIMER_FIRE, TIMER_RECALL, TXN_HALF, TXN_COMMIT,
+	// TXN_ROLLBACK, TXN_CHECK or TXN_UNKNOWN.
+	Type       string                 `protobuf:"bytes,1,opt,name=type,proto3" json:"type,omitempty"`
+	Time       *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=time,proto3" json:"time,omitempty"`
+	ClientId   string                 `protobuf:"bytes,3,opt,name=client_id,json=clientId,proto3" json:"client_id,omitempty"`
+	ClientHost string                 `protobuf:"bytes,4,opt,name=client_host,json=clientHost,proto3" json:"client_host,omitempty"`
+	// Failure text, if the step failed.
+	Status        string `protobuf:"bytes,5,opt,name=status,proto3" json:"status,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BrokerOperation) Reset() {
+	*x = BrokerOperation{}
+	mi := &file_admin_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BrokerOperation) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BrokerOperation) ProtoMessage() {}
+
+func (x *BrokerOperation) ProtoReflect() protoreflect.Message {
+	mi := &file_admin_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BrokerOperation.ProtoReflect.Descriptor instead.
+func (*BrokerOperation) Descriptor() ([]byte, []int) {
+	return file_admin_proto_rawDescGZIP(), []int{34}
+}
+
+func (x *BrokerOperation) GetType() string {
+	if x != nil {
+		return x.Type
+	}
+	return ""
+}
+
+func (x *BrokerOperation) GetTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Time
+	}
+	return nil
+}
+
+func (x *BrokerOperation) GetClientId() string {
+	if x != nil {
+		return x.ClientId
+	}
+	return ""
+}
+
+func (x *BrokerOperation) GetClientHost() string {
+	if x != nil {
+		return x.ClientHost
+	}
+	return ""
+}
+
+func (x *BrokerOperation) GetStatus() string {
+	if x != nil {
+		return x.Status
+	}
+	return ""
+}
+
+type ConsumerInfo struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Group  string                 `protobuf:"bytes,1,opt,name=group,proto3" json:"group,omitempty"`
+	Status ConsumeStatus          `protobuf:"varint,2,opt,name=status,proto3,enum=orbit.admin.v1.ConsumeStatus" json:"status,omitempty"`
+	// It was moved to the group's dead-letter topic.
+	DeadMessage bool            `protobuf:"varint,3,opt,name=dead_message,json=deadMessage,proto3" json:"dead_message,omitempty"`
+	DeadLetter  *DeadLetterInfo `protobuf:"bytes,4,opt,name=dead_letter,json=deadLetter,proto3" json:"dead_letter,omitempty"`
+	// One per delivery attempt, oldest first.
+	Records       []*ConsumeRecord `protobuf:"bytes,5,rep,name=records,proto3" json:"records,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ConsumerInfo) Reset() {
+	*x = ConsumerInfo{}
+	mi := &file_admin_proto_msgTypes[35]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ConsumerInfo) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ConsumerInfo) ProtoMessage() {}
+
+func (x *ConsumerInfo) ProtoReflect() protoreflect.Message {
+	mi := &file_admin_proto_msgTypes[35]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ConsumerInfo.ProtoReflect.Descriptor instead.
+func (*ConsumerInfo) Descriptor() ([]byte, []int) {
+	return file_admin_proto_rawDescGZIP(), []int{35}
+}
+
+func (x *ConsumerInfo) GetGroup() string {
+	if x != nil {
+		return x.Group
+	}
+	return ""
+}
+
+func (x *ConsumerInfo) GetStatus() ConsumeStatus {
+	if x != nil {
+		return x.Status
+	}
+	return ConsumeStatus_CONSUME_STATUS_UNSPECIFIED
+}
+
+func (x *ConsumerInfo) GetDeadMessage() bool {
+	if x != nil {
+		return x.DeadMessage
+	}
+	return false
+}
+
+func (x *ConsumerInfo) GetDeadLetter() *DeadLetterInfo {
+	if x != nil {
+		return x.DeadLetter
+	}
+	return nil
+}
+
+func (x *ConsumerInfo) GetRecords() []*ConsumeRecord {
+	if x != nil {
+		return x.Records
+	}
+	return nil
+}
+
+type DeadLetterInfo struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Topic         string                 `protobuf:"bytes,1,opt,name=topic,proto3" json:"topic,omitempty"`
+	Time          *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=time,proto3" json:"time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeadLetterInfo) Reset() {
+	*x = DeadLetterInfo{}
+	mi := &file_admin_proto_msgTypes[36]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeadLetterInfo) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeadLetterInfo) ProtoMessage() {}
+
+func (x *DeadLetterInfo) ProtoReflect() protoreflect.Message {
+	mi := &file_admin_proto_msgTypes[36]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeadLetterInfo.ProtoReflect.Descriptor instead.
+func (*DeadLetterInfo) Descriptor() ([]byte, []int) {
+	return file_admin_proto_rawDescGZIP(), []int{36}
+}
+
+func (x *DeadLetterInfo) GetTopic() string {
+	if x != nil {
+		return x.Topic
+	}
+	return ""
+}
+
+func (x *DeadLetterInfo) GetTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Time
+	}
+	return nil
+}
+
+type ConsumeRecord struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Attempt    int32                  `protobuf:"varint,1,opt,name=attempt,proto3" json:"attempt,omitempty"`
+	ClientId   string                 `protobuf:"bytes,2,opt,name=client_id,json=clientId,proto3" json:"client_id,omitempty"`
+	ClientHost string                 `protobuf:"bytes,3,opt,name=client_host,json=clientHost,proto3" json:"client_host,omitempty"`
+	// Unset when the delivery itself was not recorded.
+	DeliverTime    *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=deliver_time,json=deliverTime,proto3" json:"deliver_time,omitempty"`
+	InvisibleUntil *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=invisible_until,json=invisibleUntil,proto3" json:"invisible_until,omitempty"`
+	// How this attempt ended: SUCCESS (acknowledged), RETRY (nacked or timed
+	// out), DLQ, or CONSUMING while it is open.
+	Status string `protobuf:"bytes,6,opt,name=status,proto3" json:"status,omitempty"`
+	// What happened to this delivery after it was made, oldest first.
+	Operations    []*ConsumeOperation `protobuf:"bytes,7,rep,name=operations,proto3" json:"operations,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ConsumeRecord) Reset() {
+	*x = ConsumeRecord{}
+	mi := &file_admin_proto_msgTypes[37]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ConsumeRecord) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ConsumeRecord) ProtoMessage() {}
+
+func (x *ConsumeRecord) ProtoReflect() protoreflect.Message {
+	mi := &file_admin_proto_msgTypes[37]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ConsumeRecord.ProtoReflect.Descriptor instead.
+func (*ConsumeRecord) Descriptor() ([]byte, []int) {
+	return file_admin_proto_rawDescGZIP(), []int{37}
+}
+
+func (x *ConsumeRecord) GetAttempt() int32 {
+	if x != nil {
+		return x.Attempt
+	}
+	return 0
+}
+
+func (x *ConsumeRecord) GetClientId() string {
+	if x != nil {
+		return x.ClientId
+	}
+	return ""
+}
+
+func (x *ConsumeRecord) GetClientHost() string {
+	if x != nil {
+		return x.ClientHost
+	}
+	return ""
+}
+
+func (x *ConsumeRecord) GetDeliverTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.DeliverTime
+	}
+	return nil
+}
+
+func (x *ConsumeRecord) GetInvisibleUntil() *timestamppb.Timestamp {
+	if x != nil {
+		return x.InvisibleUntil
+	}
+	return nil
+}
+
+func (x *ConsumeRecord) GetStatus() string {
+	if x != nil {
+		return x.Status
+	}
+	return ""
+}
+
+func (x *ConsumeRecord) GetOperations() []*ConsumeOperation {
+	if x != nil {
+		return x.Operations
+	}
+	return nil
+}
+
+type ConsumeOperation struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// ACK, NACK (invisible time changed), TIMEOUT or DLQ.
+	Type string                 `protobuf:"bytes,1,opt,name=type,proto3" json:"type,omitempty"`
+	Time *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=time,proto3" json:"time,omitempty"`
+	// NACK: the new end of the invisible time.
+	InvisibleUntil *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=invisible_until,json=invisibleUntil,proto3" json:"invisible_until,omitempty"`
+	ClientId       string                 `protobuf:"bytes,4,opt,name=client_id,json=clientId,proto3" json:"client_id,omitempty"`
+	// DLQ: the dead-letter topic.
+	Detail        string `protobuf:"bytes,5,opt,name=detail,proto3" json:"detail,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ConsumeOperation) Reset() {
+	*x = ConsumeOperation{}
+	mi := &file_admin_proto_msgTypes[38]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ConsumeOperation) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ConsumeOperation) ProtoMessage() {}
+
+func (x *ConsumeOperation) ProtoReflect() protoreflect.Message {
+	mi := &file_admin_proto_msgTypes[38]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ConsumeOperation.ProtoReflect.Descriptor instead.
+func (*ConsumeOperation) Descriptor() ([]byte, []int) {
+	return file_admin_proto_rawDescGZIP(), []int{38}
+}
+
+func (x *ConsumeOperation) GetType() string {
+	if x != nil {
+		return x.Type
+	}
+	return ""
+}
+
+func (x *ConsumeOperation) GetTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Time
+	}
+	return nil
+}
+
+func (x *ConsumeOperation) GetInvisibleUntil() *timestamppb.Timestamp {
+	if x != nil {
+		return x.InvisibleUntil
+	}
+	return nil
+}
+
+func (x *ConsumeOperation) GetClientId() string {
+	if x != nil {
+		return x.ClientId
+	}
+	return ""
+}
+
+func (x *ConsumeOperation) GetDetail() string {
+	if x != nil {
+		return x.Detail
+	}
+	return ""
+}
+
+// One recorded event.
+type TraceEvent struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// SEND, TIMER_SCHEDULE, TIMER_FIRE, TIMER_RECALL, TXN_HALF, TXN_COMMIT,
+	// TXN_ROLLBACK, TXN_CHECK, TXN_UNKNOWN, DELIVER, ACK, NACK, TIMEOUT, DLQ.
+	Type           string                 `protobuf:"bytes,1,opt,name=type,proto3" json:"type,omitempty"`
+	Time           *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=time,proto3" json:"time,omitempty"`
+	Group          string                 `protobuf:"bytes,3,opt,name=group,proto3" json:"group,omitempty"`
+	ClientId       string                 `protobuf:"bytes,4,opt,name=client_id,json=clientId,proto3" json:"client_id,omitempty"`
+	ClientHost     string                 `protobuf:"bytes,5,opt,name=client_host,json=clientHost,proto3" json:"client_host,omitempty"`
+	Attempt        int32                  `protobuf:"varint,6,opt,name=attempt,proto3" json:"attempt,omitempty"`
+	InvisibleUntil *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=invisible_until,json=invisibleUntil,proto3" json:"invisible_until,omitempty"`
+	DeliverAt      *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=deliver_at,json=deliverAt,proto3" json:"deliver_at,omitempty"`
+	Cost           *durationpb.Duration   `protobuf:"bytes,9,opt,name=cost,proto3" json:"cost,omitempty"`
+	QueueId        int32                  `protobuf:"varint,10,opt,name=queue_id,json=queueId,proto3" json:"queue_id,omitempty"`
+	QueueOffset    int64                  `protobuf:"varint,11,opt,name=queue_offset,json=queueOffset,proto3" json:"queue_offset,omitempty"`
+	// Failure text; empty on success.
+	Status string `protobuf:"bytes,12,opt,name=status,proto3" json:"status,omitempty"`
+	// DLQ topic, transaction id, ...
+	Detail        string `protobuf:"bytes,13,opt,name=detail,proto3" json:"detail,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TraceEvent) Reset() {
+	*x = TraceEvent{}
+	mi := &file_admin_proto_msgTypes[39]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TraceEvent) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TraceEvent) ProtoMessage() {}
+
+func (x *TraceEvent) ProtoReflect() protoreflect.Message {
+	mi := &file_admin_proto_msgTypes[39]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TraceEvent.ProtoReflect.Descriptor instead.
+func (*TraceEvent) Descriptor() ([]byte, []int) {
+	return file_admin_proto_rawDescGZIP(), []int{39}
+}
+
+func (x *TraceEvent) GetType() string {
+	if x != nil {
+		return x.Type
+	}
+	return ""
+}
+
+func (x *TraceEvent) GetTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Time
+	}
+	return nil
+}
+
+func (x *TraceEvent) GetGroup() string {
+	if x != nil {
+		return x.Group
+	}
+	return ""
+}
+
+func (x *TraceEvent) GetClientId() string {
+	if x != nil {
+		return x.ClientId
+	}
+	return ""
+}
+
+func (x *TraceEvent) GetClientHost() string {
+	if x != nil {
+		return x.ClientHost
+	}
+	return ""
+}
+
+func (x *TraceEvent) GetAttempt() int32 {
+	if x != nil {
+		return x.Attempt
+	}
+	return 0
+}
+
+func (x *TraceEvent) GetInvisibleUntil() *timestamppb.Timestamp {
+	if x != nil {
+		return x.InvisibleUntil
+	}
+	return nil
+}
+
+func (x *TraceEvent) GetDeliverAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.DeliverAt
+	}
+	return nil
+}
+
+func (x *TraceEvent) GetCost() *durationpb.Duration {
+	if x != nil {
+		return x.Cost
+	}
+	return nil
+}
+
+func (x *TraceEvent) GetQueueId() int32 {
+	if x != nil {
+		return x.QueueId
+	}
+	return 0
+}
+
+func (x *TraceEvent) GetQueueOffset() int64 {
+	if x != nil {
+		return x.QueueOffset
+	}
+	return 0
+}
+
+func (x *TraceEvent) GetStatus() string {
+	if x != nil {
+		return x.Status
+	}
+	return ""
+}
+
+func (x *TraceEvent) GetDetail() string {
+	if x != nil {
+		return x.Detail
+	}
+	return ""
+}
+
 var File_admin_proto protoreflect.FileDescriptor
 
 const file_admin_proto_rawDesc = "" +
@@ -1699,7 +3488,154 @@ const file_admin_proto_rawDesc = "" +
 	"\vtopic_count\x18\x05 \x01(\x03R\n" +
 	"topicCount\x12\x1f\n" +
 	"\vgroup_count\x18\x06 \x01(\x03R\n" +
-	"groupCount*\x85\x01\n" +
+	"groupCount\"\xb9\x01\n" +
+	"\rGroupDelivery\x12\x14\n" +
+	"\x05group\x18\x01 \x01(\tR\x05group\x123\n" +
+	"\x05state\x18\x02 \x01(\x0e2\x1d.orbit.admin.v1.DeliveryStateR\x05state\x12\x18\n" +
+	"\aattempt\x18\x03 \x01(\x05R\aattempt\x12C\n" +
+	"\x0finvisible_until\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x0einvisibleUntil\"\xb6\a\n" +
+	"\aMessage\x12\x1d\n" +
+	"\n" +
+	"message_id\x18\x01 \x01(\tR\tmessageId\x12\x14\n" +
+	"\x05topic\x18\x02 \x01(\tR\x05topic\x12/\n" +
+	"\x04type\x18\x03 \x01(\x0e2\x1b.orbit.admin.v1.MessageTypeR\x04type\x122\n" +
+	"\x05state\x18\x04 \x01(\x0e2\x1c.orbit.admin.v1.MessageStateR\x05state\x12\x10\n" +
+	"\x03tag\x18\x05 \x01(\tR\x03tag\x12\x12\n" +
+	"\x04keys\x18\x06 \x03(\tR\x04keys\x12#\n" +
+	"\rmessage_group\x18\a \x01(\tR\fmessageGroup\x12G\n" +
+	"\n" +
+	"properties\x18\b \x03(\v2'.orbit.admin.v1.Message.PropertiesEntryR\n" +
+	"properties\x12\x12\n" +
+	"\x04body\x18\t \x01(\fR\x04body\x12%\n" +
+	"\x0ebody_truncated\x18\n" +
+	" \x01(\bR\rbodyTruncated\x12\x1b\n" +
+	"\tbody_size\x18\v \x01(\x03R\bbodySize\x127\n" +
+	"\tborn_time\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\bbornTime\x12\x1b\n" +
+	"\tborn_host\x18\r \x01(\tR\bbornHost\x129\n" +
+	"\n" +
+	"store_time\x18\x0e \x01(\v2\x1a.google.protobuf.TimestampR\tstoreTime\x12\x1d\n" +
+	"\n" +
+	"store_host\x18\x0f \x01(\tR\tstoreHost\x12\x19\n" +
+	"\bqueue_id\x18\x10 \x01(\x05R\aqueueId\x12!\n" +
+	"\fqueue_offset\x18\x11 \x01(\x03R\vqueueOffset\x12?\n" +
+	"\rdelivery_time\x18\x12 \x01(\v2\x1a.google.protobuf.TimestampR\fdeliveryTime\x12=\n" +
+	"\n" +
+	"deliveries\x18\x13 \x03(\v2\x1d.orbit.admin.v1.GroupDeliveryR\n" +
+	"deliveries\x12!\n" +
+	"\forigin_topic\x18\x14 \x01(\tR\voriginTopic\x12*\n" +
+	"\x11origin_message_id\x18\x15 \x01(\tR\x0foriginMessageId\x12)\n" +
+	"\x10delivery_attempt\x18\x16 \x01(\x05R\x0fdeliveryAttempt\x1a=\n" +
+	"\x0fPropertiesEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xa8\x02\n" +
+	"\x14QueryMessagesRequest\x12\x14\n" +
+	"\x05topic\x18\x01 \x01(\tR\x05topic\x12\x1d\n" +
+	"\n" +
+	"message_id\x18\x02 \x01(\tR\tmessageId\x12\x10\n" +
+	"\x03key\x18\x03 \x01(\tR\x03key\x129\n" +
+	"\n" +
+	"start_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\tstartTime\x125\n" +
+	"\bend_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\aendTime\x12\x1b\n" +
+	"\tpage_size\x18\x06 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\a \x01(\tR\tpageToken\x12\x1b\n" +
+	"\tfull_body\x18\b \x01(\bR\bfullBody\"t\n" +
+	"\x15QueryMessagesResponse\x123\n" +
+	"\bmessages\x18\x01 \x03(\v2\x17.orbit.admin.v1.MessageR\bmessages\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"H\n" +
+	"\x11GetMessageRequest\x12\x14\n" +
+	"\x05topic\x18\x01 \x01(\tR\x05topic\x12\x1d\n" +
+	"\n" +
+	"message_id\x18\x02 \x01(\tR\tmessageId\"F\n" +
+	"\x0fGetTraceRequest\x12\x14\n" +
+	"\x05topic\x18\x01 \x01(\tR\x05topic\x12\x1d\n" +
+	"\n" +
+	"message_id\x18\x02 \x01(\tR\tmessageId\"\xcd\x02\n" +
+	"\x05Trace\x12\x14\n" +
+	"\x05topic\x18\x01 \x01(\tR\x05topic\x12\x1d\n" +
+	"\n" +
+	"message_id\x18\x02 \x01(\tR\tmessageId\x121\n" +
+	"\amessage\x18\x03 \x01(\v2\x17.orbit.admin.v1.MessageR\amessage\x128\n" +
+	"\bproducer\x18\x04 \x01(\v2\x1c.orbit.admin.v1.ProducerInfoR\bproducer\x122\n" +
+	"\x06broker\x18\x05 \x01(\v2\x1a.orbit.admin.v1.BrokerInfoR\x06broker\x12:\n" +
+	"\tconsumers\x18\x06 \x03(\v2\x1c.orbit.admin.v1.ConsumerInfoR\tconsumers\x122\n" +
+	"\x06events\x18\a \x03(\v2\x1a.orbit.admin.v1.TraceEventR\x06events\"G\n" +
+	"\fProducerInfo\x127\n" +
+	"\arecords\x18\x01 \x03(\v2\x1d.orbit.admin.v1.ProduceRecordR\arecords\"\xe4\x02\n" +
+	"\rProduceRecord\x12=\n" +
+	"\fproduce_time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\vproduceTime\x12;\n" +
+	"\varrive_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"arriveTime\x12-\n" +
+	"\x04cost\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\x04cost\x12\x16\n" +
+	"\x06status\x18\x04 \x01(\tR\x06status\x12\x14\n" +
+	"\x05error\x18\x05 \x01(\tR\x05error\x12\x1b\n" +
+	"\tclient_id\x18\x06 \x01(\tR\bclientId\x12\x1f\n" +
+	"\vclient_host\x18\a \x01(\tR\n" +
+	"clientHost\x12\x19\n" +
+	"\bqueue_id\x18\b \x01(\x05R\aqueueId\x12!\n" +
+	"\fqueue_offset\x18\t \x01(\x03R\vqueueOffset\"\xf3\x02\n" +
+	"\n" +
+	"BrokerInfo\x12>\n" +
+	"\fdelay_status\x18\x01 \x01(\x0e2\x1b.orbit.admin.v1.DelayStatusR\vdelayStatus\x12F\n" +
+	"\x11preset_delay_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x0fpresetDelayTime\x12#\n" +
+	"\rrecall_result\x18\x03 \x01(\tR\frecallResult\x12P\n" +
+	"\x12transaction_status\x18\x04 \x01(\x0e2!.orbit.admin.v1.TransactionStatusR\x11transactionStatus\x12%\n" +
+	"\x0etransaction_id\x18\x05 \x01(\tR\rtransactionId\x12?\n" +
+	"\n" +
+	"operations\x18\x06 \x03(\v2\x1f.orbit.admin.v1.BrokerOperationR\n" +
+	"operations\"\xab\x01\n" +
+	"\x0fBrokerOperation\x12\x12\n" +
+	"\x04type\x18\x01 \x01(\tR\x04type\x12.\n" +
+	"\x04time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12\x1b\n" +
+	"\tclient_id\x18\x03 \x01(\tR\bclientId\x12\x1f\n" +
+	"\vclient_host\x18\x04 \x01(\tR\n" +
+	"clientHost\x12\x16\n" +
+	"\x06status\x18\x05 \x01(\tR\x06status\"\xf8\x01\n" +
+	"\fConsumerInfo\x12\x14\n" +
+	"\x05group\x18\x01 \x01(\tR\x05group\x125\n" +
+	"\x06status\x18\x02 \x01(\x0e2\x1d.orbit.admin.v1.ConsumeStatusR\x06status\x12!\n" +
+	"\fdead_message\x18\x03 \x01(\bR\vdeadMessage\x12?\n" +
+	"\vdead_letter\x18\x04 \x01(\v2\x1e.orbit.admin.v1.DeadLetterInfoR\n" +
+	"deadLetter\x127\n" +
+	"\arecords\x18\x05 \x03(\v2\x1d.orbit.admin.v1.ConsumeRecordR\arecords\"V\n" +
+	"\x0eDeadLetterInfo\x12\x14\n" +
+	"\x05topic\x18\x01 \x01(\tR\x05topic\x12.\n" +
+	"\x04time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\"\xc5\x02\n" +
+	"\rConsumeRecord\x12\x18\n" +
+	"\aattempt\x18\x01 \x01(\x05R\aattempt\x12\x1b\n" +
+	"\tclient_id\x18\x02 \x01(\tR\bclientId\x12\x1f\n" +
+	"\vclient_host\x18\x03 \x01(\tR\n" +
+	"clientHost\x12=\n" +
+	"\fdeliver_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\vdeliverTime\x12C\n" +
+	"\x0finvisible_until\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\x0einvisibleUntil\x12\x16\n" +
+	"\x06status\x18\x06 \x01(\tR\x06status\x12@\n" +
+	"\n" +
+	"operations\x18\a \x03(\v2 .orbit.admin.v1.ConsumeOperationR\n" +
+	"operations\"\xd0\x01\n" +
+	"\x10ConsumeOperation\x12\x12\n" +
+	"\x04type\x18\x01 \x01(\tR\x04type\x12.\n" +
+	"\x04time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12C\n" +
+	"\x0finvisible_until\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x0einvisibleUntil\x12\x1b\n" +
+	"\tclient_id\x18\x04 \x01(\tR\bclientId\x12\x16\n" +
+	"\x06detail\x18\x05 \x01(\tR\x06detail\"\xdb\x03\n" +
+	"\n" +
+	"TraceEvent\x12\x12\n" +
+	"\x04type\x18\x01 \x01(\tR\x04type\x12.\n" +
+	"\x04time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12\x14\n" +
+	"\x05group\x18\x03 \x01(\tR\x05group\x12\x1b\n" +
+	"\tclient_id\x18\x04 \x01(\tR\bclientId\x12\x1f\n" +
+	"\vclient_host\x18\x05 \x01(\tR\n" +
+	"clientHost\x12\x18\n" +
+	"\aattempt\x18\x06 \x01(\x05R\aattempt\x12C\n" +
+	"\x0finvisible_until\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\x0einvisibleUntil\x129\n" +
+	"\n" +
+	"deliver_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\tdeliverAt\x12-\n" +
+	"\x04cost\x18\t \x01(\v2\x19.google.protobuf.DurationR\x04cost\x12\x19\n" +
+	"\bqueue_id\x18\n" +
+	" \x01(\x05R\aqueueId\x12!\n" +
+	"\fqueue_offset\x18\v \x01(\x03R\vqueueOffset\x12\x16\n" +
+	"\x06status\x18\f \x01(\tR\x06status\x12\x16\n" +
+	"\x06detail\x18\r \x01(\tR\x06detail*\x85\x01\n" +
 	"\tTopicType\x12\x1a\n" +
 	"\x16TOPIC_TYPE_UNSPECIFIED\x10\x00\x12\x15\n" +
 	"\x11TOPIC_TYPE_NORMAL\x10\x01\x12\x13\n" +
@@ -1709,7 +3645,45 @@ const file_admin_proto_rawDesc = "" +
 	"\rResetPosition\x12\x1e\n" +
 	"\x1aRESET_POSITION_UNSPECIFIED\x10\x00\x12\x1b\n" +
 	"\x17RESET_POSITION_EARLIEST\x10\x01\x12\x19\n" +
-	"\x15RESET_POSITION_LATEST\x10\x022\xac\b\n" +
+	"\x15RESET_POSITION_LATEST\x10\x02*\x91\x01\n" +
+	"\vMessageType\x12\x1c\n" +
+	"\x18MESSAGE_TYPE_UNSPECIFIED\x10\x00\x12\x17\n" +
+	"\x13MESSAGE_TYPE_NORMAL\x10\x01\x12\x15\n" +
+	"\x11MESSAGE_TYPE_FIFO\x10\x02\x12\x16\n" +
+	"\x12MESSAGE_TYPE_DELAY\x10\x03\x12\x1c\n" +
+	"\x18MESSAGE_TYPE_TRANSACTION\x10\x04*|\n" +
+	"\fMessageState\x12\x1d\n" +
+	"\x19MESSAGE_STATE_UNSPECIFIED\x10\x00\x12\x18\n" +
+	"\x14MESSAGE_STATE_STORED\x10\x01\x12\x1b\n" +
+	"\x17MESSAGE_STATE_SCHEDULED\x10\x02\x12\x16\n" +
+	"\x12MESSAGE_STATE_HALF\x10\x03*\xda\x01\n" +
+	"\rDeliveryState\x12\x1e\n" +
+	"\x1aDELIVERY_STATE_UNSPECIFIED\x10\x00\x12 \n" +
+	"\x1cDELIVERY_STATE_NOT_DELIVERED\x10\x01\x12\x1c\n" +
+	"\x18DELIVERY_STATE_IN_FLIGHT\x10\x02\x12\x18\n" +
+	"\x14DELIVERY_STATE_ACKED\x10\x03\x12\x1b\n" +
+	"\x17DELIVERY_STATE_RETRYING\x10\x04\x12\x16\n" +
+	"\x12DELIVERY_STATE_DLQ\x10\x05\x12\x1a\n" +
+	"\x16DELIVERY_STATE_WAITING\x10\x06*z\n" +
+	"\vDelayStatus\x12\x1c\n" +
+	"\x18DELAY_STATUS_UNSPECIFIED\x10\x00\x12\x1a\n" +
+	"\x16DELAY_STATUS_SCHEDULED\x10\x01\x12\x16\n" +
+	"\x12DELAY_STATUS_FIRED\x10\x02\x12\x19\n" +
+	"\x15DELAY_STATUS_RECALLED\x10\x03*\xa0\x01\n" +
+	"\x11TransactionStatus\x12\"\n" +
+	"\x1eTRANSACTION_STATUS_UNSPECIFIED\x10\x00\x12!\n" +
+	"\x1dTRANSACTION_STATUS_UNRESOLVED\x10\x01\x12 \n" +
+	"\x1cTRANSACTION_STATUS_COMMITTED\x10\x02\x12\"\n" +
+	"\x1eTRANSACTION_STATUS_ROLLED_BACK\x10\x03*\xdb\x01\n" +
+	"\rConsumeStatus\x12\x1e\n" +
+	"\x1aCONSUME_STATUS_UNSPECIFIED\x10\x00\x12\x1f\n" +
+	"\x1bCONSUME_STATUS_NOT_CONSUMED\x10\x01\x12\x1c\n" +
+	"\x18CONSUME_STATUS_CONSUMING\x10\x02\x12\x1a\n" +
+	"\x16CONSUME_STATUS_SUCCESS\x10\x03\x12\x1b\n" +
+	"\x17CONSUME_STATUS_RETRYING\x10\x04\x12\x16\n" +
+	"\x12CONSUME_STATUS_DLQ\x10\x05\x12\x1a\n" +
+	"\x16CONSUME_STATUS_WAITING\x10\x062\x98\n" +
+	"\n" +
 	"\x05Admin\x12H\n" +
 	"\vCreateTopic\x12\".orbit.admin.v1.CreateTopicRequest\x1a\x15.orbit.admin.v1.Topic\x12H\n" +
 	"\vUpdateTopic\x12\".orbit.admin.v1.UpdateTopicRequest\x1a\x15.orbit.admin.v1.Topic\x12V\n" +
@@ -1725,7 +3699,11 @@ const file_admin_proto_rawDesc = "" +
 	"ListGroups\x12!.orbit.admin.v1.ListGroupsRequest\x1a\".orbit.admin.v1.ListGroupsResponse\x12b\n" +
 	"\x0fGetGroupOffsets\x12&.orbit.admin.v1.GetGroupOffsetsRequest\x1a'.orbit.admin.v1.GetGroupOffsetsResponse\x12e\n" +
 	"\x10ResetGroupOffset\x12'.orbit.admin.v1.ResetGroupOffsetRequest\x1a(.orbit.admin.v1.ResetGroupOffsetResponse\x12N\n" +
-	"\fGetNodeStats\x12#.orbit.admin.v1.GetNodeStatsRequest\x1a\x19.orbit.admin.v1.NodeStatsB2Z0github.com/orbitmq/orbit/dataplane/admin/adminpbb\x06proto3"
+	"\fGetNodeStats\x12#.orbit.admin.v1.GetNodeStatsRequest\x1a\x19.orbit.admin.v1.NodeStats\x12\\\n" +
+	"\rQueryMessages\x12$.orbit.admin.v1.QueryMessagesRequest\x1a%.orbit.admin.v1.QueryMessagesResponse\x12H\n" +
+	"\n" +
+	"GetMessage\x12!.orbit.admin.v1.GetMessageRequest\x1a\x17.orbit.admin.v1.Message\x12B\n" +
+	"\bGetTrace\x12\x1f.orbit.admin.v1.GetTraceRequest\x1a\x15.orbit.admin.v1.TraceB2Z0github.com/orbitmq/orbit/dataplane/admin/adminpbb\x06proto3"
 
 var (
 	file_admin_proto_rawDescOnce sync.Once
@@ -1739,86 +3717,154 @@ func file_admin_proto_rawDescGZIP() []byte {
 	return file_admin_proto_rawDescData
 }
 
-var file_admin_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
+var file_admin_proto_enumTypes = make([]protoimpl.EnumInfo, 8)
+var file_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 41)
 var file_admin_proto_goTypes = []any{
 	(TopicType)(0),                   // 0: orbit.admin.v1.TopicType
 	(ResetPosition)(0),               // 1: orbit.admin.v1.ResetPosition
-	(*Topic)(nil),                    // 2: orbit.admin.v1.Topic
-	(*CreateTopicRequest)(nil),       // 3: orbit.admin.v1.CreateTopicRequest
-	(*UpdateTopicRequest)(nil),       // 4: orbit.admin.v1.UpdateTopicRequest
-	(*DeleteTopicRequest)(nil),       // 5: orbit.admin.v1.DeleteTopicRequest
-	(*DeleteTopicResponse)(nil),      // 6: orbit.admin.v1.DeleteTopicResponse
-	(*GetTopicRequest)(nil),          // 7: orbit.admin.v1.GetTopicRequest
-	(*ListTopicsRequest)(nil),        // 8: orbit.admin.v1.ListTopicsRequest
-	(*ListTopicsResponse)(nil),       // 9: orbit.admin.v1.ListTopicsResponse
-	(*Group)(nil),                    // 10: orbit.admin.v1.Group
-	(*CreateGroupRequest)(nil),       // 11: orbit.admin.v1.CreateGroupRequest
-	(*UpdateGroupRequest)(nil),       // 12: orbit.admin.v1.UpdateGroupRequest
-	(*DeleteGroupRequest)(nil),       // 13: orbit.admin.v1.DeleteGroupRequest
-	(*DeleteGroupResponse)(nil),      // 14: orbit.admin.v1.DeleteGroupResponse
-	(*GetGroupRequest)(nil),          // 15: orbit.admin.v1.GetGroupRequest
-	(*ListGroupsRequest)(nil),        // 16: orbit.admin.v1.ListGroupsRequest
-	(*ListGroupsResponse)(nil),       // 17: orbit.admin.v1.ListGroupsResponse
-	(*QueueOffset)(nil),              // 18: orbit.admin.v1.QueueOffset
-	(*GetGroupOffsetsRequest)(nil),   // 19: orbit.admin.v1.GetGroupOffsetsRequest
-	(*GetGroupOffsetsResponse)(nil),  // 20: orbit.admin.v1.GetGroupOffsetsResponse
-	(*ResetGroupOffsetRequest)(nil),  // 21: orbit.admin.v1.ResetGroupOffsetRequest
-	(*ResetGroupOffsetResponse)(nil), // 22: orbit.admin.v1.ResetGroupOffsetResponse
-	(*GetNodeStatsRequest)(nil),      // 23: orbit.admin.v1.GetNodeStatsRequest
-	(*StoreStats)(nil),               // 24: orbit.admin.v1.StoreStats
-	(*NodeStats)(nil),                // 25: orbit.admin.v1.NodeStats
-	(*timestamppb.Timestamp)(nil),    // 26: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),      // 27: google.protobuf.Duration
+	(MessageType)(0),                 // 2: orbit.admin.v1.MessageType
+	(MessageState)(0),                // 3: orbit.admin.v1.MessageState
+	(DeliveryState)(0),               // 4: orbit.admin.v1.DeliveryState
+	(DelayStatus)(0),                 // 5: orbit.admin.v1.DelayStatus
+	(TransactionStatus)(0),           // 6: orbit.admin.v1.TransactionStatus
+	(ConsumeStatus)(0),               // 7: orbit.admin.v1.ConsumeStatus
+	(*Topic)(nil),                    // 8: orbit.admin.v1.Topic
+	(*CreateTopicRequest)(nil),       // 9: orbit.admin.v1.CreateTopicRequest
+	(*UpdateTopicRequest)(nil),       // 10: orbit.admin.v1.UpdateTopicRequest
+	(*DeleteTopicRequest)(nil),       // 11: orbit.admin.v1.DeleteTopicRequest
+	(*DeleteTopicResponse)(nil),      // 12: orbit.admin.v1.DeleteTopicResponse
+	(*GetTopicRequest)(nil),          // 13: orbit.admin.v1.GetTopicRequest
+	(*ListTopicsRequest)(nil),        // 14: orbit.admin.v1.ListTopicsRequest
+	(*ListTopicsResponse)(nil),       // 15: orbit.admin.v1.ListTopicsResponse
+	(*Group)(nil),                    // 16: orbit.admin.v1.Group
+	(*CreateGroupRequest)(nil),       // 17: orbit.admin.v1.CreateGroupRequest
+	(*UpdateGroupRequest)(nil),       // 18: orbit.admin.v1.UpdateGroupRequest
+	(*DeleteGroupRequest)(nil),       // 19: orbit.admin.v1.DeleteGroupRequest
+	(*DeleteGroupResponse)(nil),      // 20: orbit.admin.v1.DeleteGroupResponse
+	(*GetGroupRequest)(nil),          // 21: orbit.admin.v1.GetGroupRequest
+	(*ListGroupsRequest)(nil),        // 22: orbit.admin.v1.ListGroupsRequest
+	(*ListGroupsResponse)(nil),       // 23: orbit.admin.v1.ListGroupsResponse
+	(*QueueOffset)(nil),              // 24: orbit.admin.v1.QueueOffset
+	(*GetGroupOffsetsRequest)(nil),   // 25: orbit.admin.v1.GetGroupOffsetsRequest
+	(*GetGroupOffsetsResponse)(nil),  // 26: orbit.admin.v1.GetGroupOffsetsResponse
+	(*ResetGroupOffsetRequest)(nil),  // 27: orbit.admin.v1.ResetGroupOffsetRequest
+	(*ResetGroupOffsetResponse)(nil), // 28: orbit.admin.v1.ResetGroupOffsetResponse
+	(*GetNodeStatsRequest)(nil),      // 29: orbit.admin.v1.GetNodeStatsRequest
+	(*StoreStats)(nil),               // 30: orbit.admin.v1.StoreStats
+	(*NodeStats)(nil),                // 31: orbit.admin.v1.NodeStats
+	(*GroupDelivery)(nil),            // 32: orbit.admin.v1.GroupDelivery
+	(*Message)(nil),                  // 33: orbit.admin.v1.Message
+	(*QueryMessagesRequest)(nil),     // 34: orbit.admin.v1.QueryMessagesRequest
+	(*QueryMessagesResponse)(nil),    // 35: orbit.admin.v1.QueryMessagesResponse
+	(*GetMessageRequest)(nil),        // 36: orbit.admin.v1.GetMessageRequest
+	(*GetTraceRequest)(nil),          // 37: orbit.admin.v1.GetTraceRequest
+	(*Trace)(nil),                    // 38: orbit.admin.v1.Trace
+	(*ProducerInfo)(nil),             // 39: orbit.admin.v1.ProducerInfo
+	(*ProduceRecord)(nil),            // 40: orbit.admin.v1.ProduceRecord
+	(*BrokerInfo)(nil),               // 41: orbit.admin.v1.BrokerInfo
+	(*BrokerOperation)(nil),          // 42: orbit.admin.v1.BrokerOperation
+	(*ConsumerInfo)(nil),             // 43: orbit.admin.v1.ConsumerInfo
+	(*DeadLetterInfo)(nil),           // 44: orbit.admin.v1.DeadLetterInfo
+	(*ConsumeRecord)(nil),            // 45: orbit.admin.v1.ConsumeRecord
+	(*ConsumeOperation)(nil),         // 46: orbit.admin.v1.ConsumeOperation
+	(*TraceEvent)(nil),               // 47: orbit.admin.v1.TraceEvent
+	nil,                              // 48: orbit.admin.v1.Message.PropertiesEntry
+	(*timestamppb.Timestamp)(nil),    // 49: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),      // 50: google.protobuf.Duration
 }
 var file_admin_proto_depIdxs = []int32{
 	0,  // 0: orbit.admin.v1.Topic.type:type_name -> orbit.admin.v1.TopicType
-	26, // 1: orbit.admin.v1.Topic.create_time:type_name -> google.protobuf.Timestamp
-	26, // 2: orbit.admin.v1.Topic.update_time:type_name -> google.protobuf.Timestamp
+	49, // 1: orbit.admin.v1.Topic.create_time:type_name -> google.protobuf.Timestamp
+	49, // 2: orbit.admin.v1.Topic.update_time:type_name -> google.protobuf.Timestamp
 	0,  // 3: orbit.admin.v1.CreateTopicRequest.type:type_name -> orbit.admin.v1.TopicType
 	0,  // 4: orbit.admin.v1.UpdateTopicRequest.type:type_name -> orbit.admin.v1.TopicType
-	2,  // 5: orbit.admin.v1.ListTopicsResponse.topics:type_name -> orbit.admin.v1.Topic
-	26, // 6: orbit.admin.v1.Group.create_time:type_name -> google.protobuf.Timestamp
-	26, // 7: orbit.admin.v1.Group.update_time:type_name -> google.protobuf.Timestamp
-	10, // 8: orbit.admin.v1.ListGroupsResponse.groups:type_name -> orbit.admin.v1.Group
-	18, // 9: orbit.admin.v1.GetGroupOffsetsResponse.offsets:type_name -> orbit.admin.v1.QueueOffset
+	8,  // 5: orbit.admin.v1.ListTopicsResponse.topics:type_name -> orbit.admin.v1.Topic
+	49, // 6: orbit.admin.v1.Group.create_time:type_name -> google.protobuf.Timestamp
+	49, // 7: orbit.admin.v1.Group.update_time:type_name -> google.protobuf.Timestamp
+	16, // 8: orbit.admin.v1.ListGroupsResponse.groups:type_name -> orbit.admin.v1.Group
+	24, // 9: orbit.admin.v1.GetGroupOffsetsResponse.offsets:type_name -> orbit.admin.v1.QueueOffset
 	1,  // 10: orbit.admin.v1.ResetGroupOffsetRequest.position:type_name -> orbit.admin.v1.ResetPosition
-	26, // 11: orbit.admin.v1.ResetGroupOffsetRequest.timestamp:type_name -> google.protobuf.Timestamp
-	18, // 12: orbit.admin.v1.ResetGroupOffsetResponse.offsets:type_name -> orbit.admin.v1.QueueOffset
-	26, // 13: orbit.admin.v1.NodeStats.start_time:type_name -> google.protobuf.Timestamp
-	27, // 14: orbit.admin.v1.NodeStats.uptime:type_name -> google.protobuf.Duration
-	24, // 15: orbit.admin.v1.NodeStats.store:type_name -> orbit.admin.v1.StoreStats
-	3,  // 16: orbit.admin.v1.Admin.CreateTopic:input_type -> orbit.admin.v1.CreateTopicRequest
-	4,  // 17: orbit.admin.v1.Admin.UpdateTopic:input_type -> orbit.admin.v1.UpdateTopicRequest
-	5,  // 18: orbit.admin.v1.Admin.DeleteTopic:input_type -> orbit.admin.v1.DeleteTopicRequest
-	7,  // 19: orbit.admin.v1.Admin.GetTopic:input_type -> orbit.admin.v1.GetTopicRequest
-	8,  // 20: orbit.admin.v1.Admin.ListTopics:input_type -> orbit.admin.v1.ListTopicsRequest
-	11, // 21: orbit.admin.v1.Admin.CreateGroup:input_type -> orbit.admin.v1.CreateGroupRequest
-	12, // 22: orbit.admin.v1.Admin.UpdateGroup:input_type -> orbit.admin.v1.UpdateGroupRequest
-	13, // 23: orbit.admin.v1.Admin.DeleteGroup:input_type -> orbit.admin.v1.DeleteGroupRequest
-	15, // 24: orbit.admin.v1.Admin.GetGroup:input_type -> orbit.admin.v1.GetGroupRequest
-	16, // 25: orbit.admin.v1.Admin.ListGroups:input_type -> orbit.admin.v1.ListGroupsRequest
-	19, // 26: orbit.admin.v1.Admin.GetGroupOffsets:input_type -> orbit.admin.v1.GetGroupOffsetsRequest
-	21, // 27: orbit.admin.v1.Admin.ResetGroupOffset:input_type -> orbit.admin.v1.ResetGroupOffsetRequest
-	23, // 28: orbit.admin.v1.Admin.GetNodeStats:input_type -> orbit.admin.v1.GetNodeStatsRequest
-	2,  // 29: orbit.admin.v1.Admin.CreateTopic:output_type -> orbit.admin.v1.Topic
-	2,  // 30: orbit.admin.v1.Admin.UpdateTopic:output_type -> orbit.admin.v1.Topic
-	6,  // 31: orbit.admin.v1.Admin.DeleteTopic:output_type -> orbit.admin.v1.DeleteTopicResponse
-	2,  // 32: orbit.admin.v1.Admin.GetTopic:output_type -> orbit.admin.v1.Topic
-	9,  // 33: orbit.admin.v1.Admin.ListTopics:output_type -> orbit.admin.v1.ListTopicsResponse
-	10, // 34: orbit.admin.v1.Admin.CreateGroup:output_type -> orbit.admin.v1.Group
-	10, // 35: orbit.admin.v1.Admin.UpdateGroup:output_type -> orbit.admin.v1.Group
-	14, // 36: orbit.admin.v1.Admin.DeleteGroup:output_type -> orbit.admin.v1.DeleteGroupResponse
-	10, // 37: orbit.admin.v1.Admin.GetGroup:output_type -> orbit.admin.v1.Group
-	17, // 38: orbit.admin.v1.Admin.ListGroups:output_type -> orbit.admin.v1.ListGroupsResponse
-	20, // 39: orbit.admin.v1.Admin.GetGroupOffsets:output_type -> orbit.admin.v1.GetGroupOffsetsResponse
-	22, // 40: orbit.admin.v1.Admin.ResetGroupOffset:output_type -> orbit.admin.v1.ResetGroupOffsetResponse
-	25, // 41: orbit.admin.v1.Admin.GetNodeStats:output_type -> orbit.admin.v1.NodeStats
-	29, // [29:42] is the sub-list for method output_type
-	16, // [16:29] is the sub-list for method input_type
-	16, // [16:16] is the sub-list for extension type_name
-	16, // [16:16] is the sub-list for extension extendee
-	0,  // [0:16] is the sub-list for field type_name
+	49, // 11: orbit.admin.v1.ResetGroupOffsetRequest.timestamp:type_name -> google.protobuf.Timestamp
+	24, // 12: orbit.admin.v1.ResetGroupOffsetResponse.offsets:type_name -> orbit.admin.v1.QueueOffset
+	49, // 13: orbit.admin.v1.NodeStats.start_time:type_name -> google.protobuf.Timestamp
+	50, // 14: orbit.admin.v1.NodeStats.uptime:type_name -> google.protobuf.Duration
+	30, // 15: orbit.admin.v1.NodeStats.store:type_name -> orbit.admin.v1.StoreStats
+	4,  // 16: orbit.admin.v1.GroupDelivery.state:type_name -> orbit.admin.v1.DeliveryState
+	49, // 17: orbit.admin.v1.GroupDelivery.invisible_until:type_name -> google.protobuf.Timestamp
+	2,  // 18: orbit.admin.v1.Message.type:type_name -> orbit.admin.v1.MessageType
+	3,  // 19: orbit.admin.v1.Message.state:type_name -> orbit.admin.v1.MessageState
+	48, // 20: orbit.admin.v1.Message.properties:type_name -> orbit.admin.v1.Message.PropertiesEntry
+	49, // 21: orbit.admin.v1.Message.born_time:type_name -> google.protobuf.Timestamp
+	49, // 22: orbit.admin.v1.Message.store_time:type_name -> google.protobuf.Timestamp
+	49, // 23: orbit.admin.v1.Message.delivery_time:type_name -> google.protobuf.Timestamp
+	32, // 24: orbit.admin.v1.Message.deliveries:type_name -> orbit.admin.v1.GroupDelivery
+	49, // 25: orbit.admin.v1.QueryMessagesRequest.start_time:type_name -> google.protobuf.Timestamp
+	49, // 26: orbit.admin.v1.QueryMessagesRequest.end_time:type_name -> google.protobuf.Timestamp
+	33, // 27: orbit.admin.v1.QueryMessagesResponse.messages:type_name -> orbit.admin.v1.Message
+	33, // 28: orbit.admin.v1.Trace.message:type_name -> orbit.admin.v1.Message
+	39, // 29: orbit.admin.v1.Trace.producer:type_name -> orbit.admin.v1.ProducerInfo
+	41, // 30: orbit.admin.v1.Trace.broker:type_name -> orbit.admin.v1.BrokerInfo
+	43, // 31: orbit.admin.v1.Trace.consumers:type_name -> orbit.admin.v1.ConsumerInfo
+	47, // 32: orbit.admin.v1.Trace.events:type_name -> orbit.admin.v1.TraceEvent
+	40, // 33: orbit.admin.v1.ProducerInfo.records:type_name -> orbit.admin.v1.ProduceRecord
+	49, // 34: orbit.admin.v1.ProduceRecord.produce_time:type_name -> google.protobuf.Timestamp
+	49, // 35: orbit.admin.v1.ProduceRecord.arrive_time:type_name -> google.protobuf.Timestamp
+	50, // 36: orbit.admin.v1.ProduceRecord.cost:type_name -> google.protobuf.Duration
+	5,  // 37: orbit.admin.v1.BrokerInfo.delay_status:type_name -> orbit.admin.v1.DelayStatus
+	49, // 38: orbit.admin.v1.BrokerInfo.preset_delay_time:type_name -> google.protobuf.Timestamp
+	6,  // 39: orbit.admin.v1.BrokerInfo.transaction_status:type_name -> orbit.admin.v1.TransactionStatus
+	42, // 40: orbit.admin.v1.BrokerInfo.operations:type_name -> orbit.admin.v1.BrokerOperation
+	49, // 41: orbit.admin.v1.BrokerOperation.time:type_name -> google.protobuf.Timestamp
+	7,  // 42: orbit.admin.v1.ConsumerInfo.status:type_name -> orbit.admin.v1.ConsumeStatus
+	44, // 43: orbit.admin.v1.ConsumerInfo.dead_letter:type_name -> orbit.admin.v1.DeadLetterInfo
+	45, // 44: orbit.admin.v1.ConsumerInfo.records:type_name -> orbit.admin.v1.ConsumeRecord
+	49, // 45: orbit.admin.v1.DeadLetterInfo.time:type_name -> google.protobuf.Timestamp
+	49, // 46: orbit.admin.v1.ConsumeRecord.deliver_time:type_name -> google.protobuf.Timestamp
+	49, // 47: orbit.admin.v1.ConsumeRecord.invisible_until:type_name -> google.protobuf.Timestamp
+	46, // 48: orbit.admin.v1.ConsumeRecord.operations:type_name -> orbit.admin.v1.ConsumeOperation
+	49, // 49: orbit.admin.v1.ConsumeOperation.time:type_name -> google.protobuf.Timestamp
+	49, // 50: orbit.admin.v1.ConsumeOperation.invisible_until:type_name -> google.protobuf.Timestamp
+	49, // 51: orbit.admin.v1.TraceEvent.time:type_name -> google.protobuf.Timestamp
+	49, // 52: orbit.admin.v1.TraceEvent.invisible_until:type_name -> google.protobuf.Timestamp
+	49, // 53: orbit.admin.v1.TraceEvent.deliver_at:type_name -> google.protobuf.Timestamp
+	50, // 54: orbit.admin.v1.TraceEvent.cost:type_name -> google.protobuf.Duration
+	9,  // 55: orbit.admin.v1.Admin.CreateTopic:input_type -> orbit.admin.v1.CreateTopicRequest
+	10, // 56: orbit.admin.v1.Admin.UpdateTopic:input_type -> orbit.admin.v1.UpdateTopicRequest
+	11, // 57: orbit.admin.v1.Admin.DeleteTopic:input_type -> orbit.admin.v1.DeleteTopicRequest
+	13, // 58: orbit.admin.v1.Admin.GetTopic:input_type -> orbit.admin.v1.GetTopicRequest
+	14, // 59: orbit.admin.v1.Admin.ListTopics:input_type -> orbit.admin.v1.ListTopicsRequest
+	17, // 60: orbit.admin.v1.Admin.CreateGroup:input_type -> orbit.admin.v1.CreateGroupRequest
+	18, // 61: orbit.admin.v1.Admin.UpdateGroup:input_type -> orbit.admin.v1.UpdateGroupRequest
+	19, // 62: orbit.admin.v1.Admin.DeleteGroup:input_type -> orbit.admin.v1.DeleteGroupRequest
+	21, // 63: orbit.admin.v1.Admin.GetGroup:input_type -> orbit.admin.v1.GetGroupRequest
+	22, // 64: orbit.admin.v1.Admin.ListGroups:input_type -> orbit.admin.v1.ListGroupsRequest
+	25, // 65: orbit.admin.v1.Admin.GetGroupOffsets:input_type -> orbit.admin.v1.GetGroupOffsetsRequest
+	27, // 66: orbit.admin.v1.Admin.ResetGroupOffset:input_type -> orbit.admin.v1.ResetGroupOffsetRequest
+	29, // 67: orbit.admin.v1.Admin.GetNodeStats:input_type -> orbit.admin.v1.GetNodeStatsRequest
+	34, // 68: orbit.admin.v1.Admin.QueryMessages:input_type -> orbit.admin.v1.QueryMessagesRequest
+	36, // 69: orbit.admin.v1.Admin.GetMessage:input_type -> orbit.admin.v1.GetMessageRequest
+	37, // 70: orbit.admin.v1.Admin.GetTrace:input_type -> orbit.admin.v1.GetTraceRequest
+	8,  // 71: orbit.admin.v1.Admin.CreateTopic:output_type -> orbit.admin.v1.Topic
+	8,  // 72: orbit.admin.v1.Admin.UpdateTopic:output_type -> orbit.admin.v1.Topic
+	12, // 73: orbit.admin.v1.Admin.DeleteTopic:output_type -> orbit.admin.v1.DeleteTopicResponse
+	8,  // 74: orbit.admin.v1.Admin.GetTopic:output_type -> orbit.admin.v1.Topic
+	15, // 75: orbit.admin.v1.Admin.ListTopics:output_type -> orbit.admin.v1.ListTopicsResponse
+	16, // 76: orbit.admin.v1.Admin.CreateGroup:output_type -> orbit.admin.v1.Group
+	16, // 77: orbit.admin.v1.Admin.UpdateGroup:output_type -> orbit.admin.v1.Group
+	20, // 78: orbit.admin.v1.Admin.DeleteGroup:output_type -> orbit.admin.v1.DeleteGroupResponse
+	16, // 79: orbit.admin.v1.Admin.GetGroup:output_type -> orbit.admin.v1.Group
+	23, // 80: orbit.admin.v1.Admin.ListGroups:output_type -> orbit.admin.v1.ListGroupsResponse
+	26, // 81: orbit.admin.v1.Admin.GetGroupOffsets:output_type -> orbit.admin.v1.GetGroupOffsetsResponse
+	28, // 82: orbit.admin.v1.Admin.ResetGroupOffset:output_type -> orbit.admin.v1.ResetGroupOffsetResponse
+	31, // 83: orbit.admin.v1.Admin.GetNodeStats:output_type -> orbit.admin.v1.NodeStats
+	35, // 84: orbit.admin.v1.Admin.QueryMessages:output_type -> orbit.admin.v1.QueryMessagesResponse
+	33, // 85: orbit.admin.v1.Admin.GetMessage:output_type -> orbit.admin.v1.Message
+	38, // 86: orbit.admin.v1.Admin.GetTrace:output_type -> orbit.admin.v1.Trace
+	71, // [71:87] is the sub-list for method output_type
+	55, // [55:71] is the sub-list for method input_type
+	55, // [55:55] is the sub-list for extension type_name
+	55, // [55:55] is the sub-list for extension extendee
+	0,  // [0:55] is the sub-list for field type_name
 }
 
 func init() { file_admin_proto_init() }
@@ -1838,8 +3884,8 @@ func file_admin_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_admin_proto_rawDesc), len(file_admin_proto_rawDesc)),
-			NumEnums:      2,
-			NumMessages:   24,
+			NumEnums:      8,
+			NumMessages:   41,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

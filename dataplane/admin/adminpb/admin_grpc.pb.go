@@ -46,6 +46,9 @@ const (
 	Admin_GetGroupOffsets_FullMethodName  = "/orbit.admin.v1.Admin/GetGroupOffsets"
 	Admin_ResetGroupOffset_FullMethodName = "/orbit.admin.v1.Admin/ResetGroupOffset"
 	Admin_GetNodeStats_FullMethodName     = "/orbit.admin.v1.Admin/GetNodeStats"
+	Admin_QueryMessages_FullMethodName    = "/orbit.admin.v1.Admin/QueryMessages"
+	Admin_GetMessage_FullMethodName       = "/orbit.admin.v1.Admin/GetMessage"
+	Admin_GetTrace_FullMethodName         = "/orbit.admin.v1.Admin/GetTrace"
 )
 
 // AdminClient is the client API for Admin service.
@@ -72,6 +75,16 @@ type AdminClient interface {
 	ResetGroupOffset(ctx context.Context, in *ResetGroupOffsetRequest, opts ...grpc.CallOption) (*ResetGroupOffsetResponse, error)
 	// The node's version, uptime, store sizes and object counts.
 	GetNodeStats(ctx context.Context, in *GetNodeStatsRequest, opts ...grpc.CallOption) (*NodeStats, error)
+	// Messages of a topic by message id, by key or by store time, with each
+	// consumer group's delivery state. Bodies are cut to a preview unless
+	// full_body is set.
+	QueryMessages(ctx context.Context, in *QueryMessagesRequest, opts ...grpc.CallOption) (*QueryMessagesResponse, error)
+	// One message with its whole body (the newest copy when a producer
+	// stored the id more than once).
+	GetMessage(ctx context.Context, in *GetMessageRequest, opts ...grpc.CallOption) (*Message, error)
+	// What happened to a message: its send, timer and transaction steps and
+	// every delivery attempt per consumer group, recorded by the node.
+	GetTrace(ctx context.Context, in *GetTraceRequest, opts ...grpc.CallOption) (*Trace, error)
 }
 
 type adminClient struct {
@@ -212,6 +225,36 @@ func (c *adminClient) GetNodeStats(ctx context.Context, in *GetNodeStatsRequest,
 	return out, nil
 }
 
+func (c *adminClient) QueryMessages(ctx context.Context, in *QueryMessagesRequest, opts ...grpc.CallOption) (*QueryMessagesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(QueryMessagesResponse)
+	err := c.cc.Invoke(ctx, Admin_QueryMessages_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *adminClient) GetMessage(ctx context.Context, in *GetMessageRequest, opts ...grpc.CallOption) (*Message, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Message)
+	err := c.cc.Invoke(ctx, Admin_GetMessage_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *adminClient) GetTrace(ctx context.Context, in *GetTraceRequest, opts ...grpc.CallOption) (*Trace, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Trace)
+	err := c.cc.Invoke(ctx, Admin_GetTrace_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // AdminServer is the server API for Admin service.
 // All implementations must embed UnimplementedAdminServer
 // for forward compatibility.
@@ -236,6 +279,16 @@ type AdminServer interface {
 	ResetGroupOffset(context.Context, *ResetGroupOffsetRequest) (*ResetGroupOffsetResponse, error)
 	// The node's version, uptime, store sizes and object counts.
 	GetNodeStats(context.Context, *GetNodeStatsRequest) (*NodeStats, error)
+	// Messages of a topic by message id, by key or by store time, with each
+	// consumer group's delivery state. Bodies are cut to a preview unless
+	// full_body is set.
+	QueryMessages(context.Context, *QueryMessagesRequest) (*QueryMessagesResponse, error)
+	// One message with its whole body (the newest copy when a producer
+	// stored the id more than once).
+	GetMessage(context.Context, *GetMessageRequest) (*Message, error)
+	// What happened to a message: its send, timer and transaction steps and
+	// every delivery attempt per consumer group, recorded by the node.
+	GetTrace(context.Context, *GetTraceRequest) (*Trace, error)
 	mustEmbedUnimplementedAdminServer()
 }
 
@@ -284,6 +337,15 @@ func (UnimplementedAdminServer) ResetGroupOffset(context.Context, *ResetGroupOff
 }
 func (UnimplementedAdminServer) GetNodeStats(context.Context, *GetNodeStatsRequest) (*NodeStats, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method GetNodeStats not implemented")
+}
+func (UnimplementedAdminServer) QueryMessages(context.Context, *QueryMessagesRequest) (*QueryMessagesResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method QueryMessages not implemented")
+}
+func (UnimplementedAdminServer) GetMessage(context.Context, *GetMessageRequest) (*Message, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method GetMessage not implemented")
+}
+func (UnimplementedAdminServer) GetTrace(context.Context, *GetTraceRequest) (*Trace, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method GetTrace not implemented")
 }
 func (UnimplementedAdminServer) mustEmbedUnimplementedAdminServer() {}
 func (UnimplementedAdminServer) testEmbeddedByValue()               {}
@@ -540,6 +602,60 @@ func _Admin_GetNodeStats_Handler(srv interface{}, ctx context.Context, dec func(
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Admin_QueryMessages_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(QueryMessagesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServer).QueryMessages(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Admin_QueryMessages_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServer).QueryMessages(ctx, req.(*QueryMessagesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Admin_GetMessage_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetMessageRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServer).GetMessage(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Admin_GetMessage_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServer).GetMessage(ctx, req.(*GetMessageRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Admin_GetTrace_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetTraceRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServer).GetTrace(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Admin_GetTrace_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServer).GetTrace(ctx, req.(*GetTraceRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Admin_ServiceDesc is the grpc.ServiceDesc for Admin service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -598,6 +714,18 @@ var Admin_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetNodeStats",
 			Handler:    _Admin_GetNodeStats_Handler,
+		},
+		{
+			MethodName: "QueryMessages",
+			Handler:    _Admin_QueryMessages_Handler,
+		},
+		{
+			MethodName: "GetMessage",
+			Handler:    _Admin_GetMessage_Handler,
+		},
+		{
+			MethodName: "GetTrace",
+			Handler:    _Admin_GetTrace_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -40,12 +40,20 @@ func testLog(t *testing.T) *slog.Logger {
 }
 
 // newEnv serves a real broker on a memstore over loopback and dials it.
-func newEnv(t *testing.T) *env {
+func newEnv(t *testing.T) *env { return newEnvWith(t, nil) }
+
+// newEnvWith is newEnv serving wrap(broker) instead of the broker itself
+// (nil: the broker).
+func newEnvWith(t *testing.T, wrap func(*broker.Broker) brokerrpc.Backend) *env {
 	t.Helper()
 	st := memstore.New(memstore.Config{})
 	b, err := broker.New(broker.Config{DataDir: t.TempDir(), Store: st, Log: testLog(t), MaxBodyBytes: 1024})
 	require.NoError(t, err)
-	srv, err := brokerrpc.NewServer(brokerrpc.ServerConfig{Broker: b, Token: token, Log: testLog(t)})
+	var backend brokerrpc.Backend = b
+	if wrap != nil {
+		backend = wrap(b)
+	}
+	srv, err := brokerrpc.NewServer(brokerrpc.ServerConfig{Broker: backend, Token: token, Log: testLog(t)})
 	require.NoError(t, err)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)

@@ -66,6 +66,7 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(cfg.MaxMessageBytes), grpc.MaxCallSendMsgSize(cfg.MaxMessageBytes)),
 		// Notice a dead broker between calls rather than on the next send.
 		grpc.WithKeepaliveParams(keepalive.ClientParameters{Time: 30 * time.Second, Timeout: 10 * time.Second, PermitWithoutStream: true}),
+		grpc.WithChainUnaryInterceptor(sendCaller),
 	)
 	if err != nil {
 		return nil, fmt.Errorf("broker rpc client for %s: %w", cfg.Endpoint, err)
@@ -99,7 +100,10 @@ func (c *Client) Send(ctx context.Context, msgs []*store.Message) ([]broker.Send
 	}
 	out := make([]broker.SendResult, len(resp.GetResults()))
 	for i, r := range resp.GetResults() {
-		out[i] = broker.SendResult{MessageID: r.GetMessageId(), QueueID: r.GetQueueId(), QueueOffset: r.GetQueueOffset()}
+		out[i] = broker.SendResult{
+			MessageID: r.GetMessageId(), QueueID: r.GetQueueId(), QueueOffset: r.GetQueueOffset(),
+			TransactionID: r.GetTransactionId(), RecallHandle: r.GetRecallHandle(),
+		}
 		if i < len(msgs) && msgs[i] != nil {
 			m := msgs[i]
 			m.QueueID, m.QueueOffset, m.CommitLogOffset = r.GetQueueId(), r.GetQueueOffset(), r.GetCommitLogOffset()
@@ -193,4 +197,46 @@ func (c *Client) ListTopics(ctx context.Context, after string, limit int) ([]bro
 		return nil, fromStatus("ListTopics", err)
 	}
 	return topicsFromPB(resp.GetTopics()), nil
+}
+
+// EndTransaction resolves a transaction on the remote broker.
+func (c *Client) EndTransaction(ctx context.Context, topic, messageID, transactionID string, r broker.Resolution, fromCheck bool) error {
+	res, err := resolutionToPB(r)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := c.withTimeout(ctx, 0)
+	defer cancel()
+	_, err = c.rpc.EndTransaction(ctx, &brokerpb.EndTransactionRequest{
+		Topic: topic, MessageId: messageID, TransactionId: transactionID, Resolution: res, FromCheck: fromCheck,
+	})
+	return fromStatus("EndTransaction", err)
+}
+
+// Recall cancels a scheduled delay message on the remote broker.
+func (c *Client) Recall(ctx context.Context, topic, handle string) (string, error) {
+	ctx, cancel := c.withTimeout(ctx, 0)
+	defer cancel()
+	resp, err := c.rpc.Recall(ctx, &brokerpb.RecallRequest{Topic: topic, Handle: handle})
+	if err != nil {
+		return "", fromStatus("Recall", err)
+	}
+	return resp.GetMessageId(), nil
+}
+
+// TakeTxnChecks takes the orphan checks due on the remote broker. The broker
+// counts them as sent once it answers; a check lost with the answer (a
+// broken connection) is retried at its next check time.
+func (c *Client) TakeTxnChecks(ctx context.Context, n int) ([]broker.TxnCheck, error) {
+	ctx, cancel := c.withTimeout(ctx, 0)
+	defer cancel()
+	resp, err := c.rpc.TakeTxnChecks(ctx, &brokerpb.TakeTxnChecksRequest{Max: int32(min(max(n, 0), 1<<31-1))})
+	if err != nil {
+		return nil, fromStatus("TakeTxnChecks", err)
+	}
+	out := make([]broker.TxnCheck, len(resp.GetChecks()))
+	for i, ch := range resp.GetChecks() {
+		out[i] = broker.TxnCheck{TransactionID: ch.GetTransactionId(), Message: messageFromPB(ch.GetMessage())}
+	}
+	return out, nil
 }

@@ -1,6 +1,7 @@
 package brokerrpc
 
 import (
+	"fmt"
 	"maps"
 	"slices"
 	"time"
@@ -178,4 +179,30 @@ func topicsFromPB(ps []*brokerpb.Topic) []broker.Topic {
 		out = append(out, topicFromPB(p))
 	}
 	return slices.Clip(out)
+}
+
+func resolutionToPB(r broker.Resolution) (brokerpb.Resolution, error) {
+	switch r {
+	case broker.ResolutionUnknown:
+		return brokerpb.Resolution_RESOLUTION_UNKNOWN, nil
+	case broker.ResolutionCommit:
+		return brokerpb.Resolution_RESOLUTION_COMMIT, nil
+	case broker.ResolutionRollback:
+		return brokerpb.Resolution_RESOLUTION_ROLLBACK, nil
+	default:
+		return 0, fmt.Errorf("%w: unknown transaction resolution %d", broker.ErrInvalidArgument, r)
+	}
+}
+
+func resolutionFromPB(r brokerpb.Resolution) (broker.Resolution, error) {
+	switch r {
+	case brokerpb.Resolution_RESOLUTION_UNKNOWN:
+		return broker.ResolutionUnknown, nil
+	case brokerpb.Resolution_RESOLUTION_COMMIT:
+		return broker.ResolutionCommit, nil
+	case brokerpb.Resolution_RESOLUTION_ROLLBACK:
+		return broker.ResolutionRollback, nil
+	default:
+		return 0, fmt.Errorf("%w: unknown transaction resolution %d", broker.ErrInvalidArgument, r)
+	}
 }

@@ -5,6 +5,7 @@
 // in the same binary. Client implements proxy.Broker; Server wraps a
 // *broker.Broker. Broker errors keep their identity across the wire: the
 // client's errors match the same broker and store sentinels with errors.Is.
+// The broker.Caller of a call's context crosses too (caller.go).
 //
 // Every call must carry the broker node's admin token as metadata
 // "authorization: Bearer <token>".
@@ -42,9 +43,28 @@ const DefaultMaxMessageBytes = 130 << 20
 // errStopping ends long polls when the server stops.
 var errStopping = errors.New("broker rpc server stopping")
 
+// Backend is what a Server serves: *broker.Broker (tests substitute a
+// wrapper to produce errors the real broker cannot be driven into cheaply).
+type Backend interface {
+	Send(ctx context.Context, msgs []*store.Message) ([]broker.SendResult, error)
+	Receive(ctx context.Context, req broker.ReceiveRequest) ([]broker.Delivery, error)
+	Ack(ctx context.Context, group, topic, messageID, handle string) error
+	ChangeInvisible(ctx context.Context, group, topic, messageID, handle string, d time.Duration) (string, error)
+	ForwardToDLQ(ctx context.Context, group, topic, messageID, handle string) error
+	ClientGone(clientID string)
+	GetGroup(name string) (broker.Group, error)
+	GetTopic(name string) (broker.Topic, error)
+	ListTopics(after string, limit int) []broker.Topic
+	EndTransaction(ctx context.Context, topic, messageID, transactionID string, r broker.Resolution, fromCheck bool) error
+	Recall(ctx context.Context, topic, handle string) (string, error)
+	TakeTxnChecks(ctx context.Context, max int) ([]broker.TxnCheck, error)
+}
+
+var _ Backend = (*broker.Broker)(nil)
+
 // ServerConfig builds a Server.
 type ServerConfig struct {
-	Broker *broker.Broker // required
+	Broker Backend // required: the node's *broker.Broker
 	// Token is the broker node's admin token; every call must present it.
 	// Required: the service never runs unauthenticated.
 	Token           string
@@ -56,7 +76,7 @@ type ServerConfig struct {
 type Server struct {
 	brokerpb.UnimplementedBrokerServer
 
-	b    *broker.Broker
+	b    Backend
 	log  *slog.Logger
 	auth *grpcauth.Verifier
 	grpc *grpc.Server
@@ -128,8 +148,8 @@ func (s *Server) Stop(ctx context.Context) {
 	})
 }
 
-// intercept authenticates every call and logs failures. The token is never
-// logged.
+// intercept authenticates every call, puts the caller named in the metadata
+// on its context and logs failures. The token is never logged.
 func (s *Server) intercept(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 	op := path.Base(info.FullMethod)
 	if err := s.auth.Check(ctx); err != nil {
@@ -140,7 +160,7 @@ func (s *Server) intercept(ctx context.Context, req any, info *grpc.UnaryServerI
 		s.log.WarnContext(ctx, "broker rpc call rejected", attrs...)
 		return nil, err
 	}
-	resp, err := handler(ctx, req)
+	resp, err := handler(callerContext(ctx), req)
 	if err != nil && status.Code(err) == codes.Internal {
 		s.log.ErrorContext(ctx, "broker rpc call failed", slog.String("op", op), slog.Any("err", err))
 	}
@@ -159,7 +179,10 @@ func (s *Server) Send(ctx context.Context, req *brokerpb.SendRequest) (*brokerpb
 	}
 	out := &brokerpb.SendResponse{Results: make([]*brokerpb.SendResult, len(results))}
 	for i, r := range results {
-		pr := &brokerpb.SendResult{MessageId: r.MessageID, QueueId: r.QueueID, QueueOffset: r.QueueOffset}
+		pr := &brokerpb.SendResult{
+			MessageId: r.MessageID, QueueId: r.QueueID, QueueOffset: r.QueueOffset,
+			TransactionId: r.TransactionID, RecallHandle: r.RecallHandle,
+		}
 		if i < len(msgs) && msgs[i] != nil {
 			pr.CommitLogOffset = msgs[i].CommitLogOffset
 			pr.StoreTime = timeToPB(msgs[i].StoreTime)
@@ -237,6 +260,37 @@ func (s *Server) ListTopics(_ context.Context, req *brokerpb.ListTopicsRequest) 
 	out := &brokerpb.ListTopicsResponse{Topics: make([]*brokerpb.Topic, len(ts))}
 	for i, t := range ts {
 		out.Topics[i] = topicToPB(t)
+	}
+	return out, nil
+}
+
+func (s *Server) EndTransaction(ctx context.Context, req *brokerpb.EndTransactionRequest) (*brokerpb.EndTransactionResponse, error) {
+	r, err := resolutionFromPB(req.GetResolution())
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	if err := s.b.EndTransaction(ctx, req.GetTopic(), req.GetMessageId(), req.GetTransactionId(), r, req.GetFromCheck()); err != nil {
+		return nil, toStatus(err)
+	}
+	return &brokerpb.EndTransactionResponse{}, nil
+}
+
+func (s *Server) Recall(ctx context.Context, req *brokerpb.RecallRequest) (*brokerpb.RecallResponse, error) {
+	id, err := s.b.Recall(ctx, req.GetTopic(), req.GetHandle())
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &brokerpb.RecallResponse{MessageId: id}, nil
+}
+
+func (s *Server) TakeTxnChecks(ctx context.Context, req *brokerpb.TakeTxnChecksRequest) (*brokerpb.TakeTxnChecksResponse, error) {
+	checks, err := s.b.TakeTxnChecks(ctx, int(req.GetMax()))
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	out := &brokerpb.TakeTxnChecksResponse{Checks: make([]*brokerpb.TxnCheck, len(checks))}
+	for i, c := range checks {
+		out.Checks[i] = &brokerpb.TxnCheck{TransactionId: c.TransactionID, Message: messageToPB(c.Message)}
 	}
 	return out, nil
 }

@@ -27,6 +27,56 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// Resolution mirrors broker.Resolution.
+type Resolution int32
+
+const (
+	Resolution_RESOLUTION_UNKNOWN  Resolution = 0
+	Resolution_RESOLUTION_COMMIT   Resolution = 1
+	Resolution_RESOLUTION_ROLLBACK Resolution = 2
+)
+
+// Enum value maps for Resolution.
+var (
+	Resolution_name = map[int32]string{
+		0: "RESOLUTION_UNKNOWN",
+		1: "RESOLUTION_COMMIT",
+		2: "RESOLUTION_ROLLBACK",
+	}
+	Resolution_value = map[string]int32{
+		"RESOLUTION_UNKNOWN":  0,
+		"RESOLUTION_COMMIT":   1,
+		"RESOLUTION_ROLLBACK": 2,
+	}
+)
+
+func (x Resolution) Enum() *Resolution {
+	p := new(Resolution)
+	*p = x
+	return p
+}
+
+func (x Resolution) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (Resolution) Descriptor() protoreflect.EnumDescriptor {
+	return file_broker_proto_enumTypes[0].Descriptor()
+}
+
+func (Resolution) Type() protoreflect.EnumType {
+	return &file_broker_proto_enumTypes[0]
+}
+
+func (x Resolution) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use Resolution.Descriptor instead.
+func (Resolution) EnumDescriptor() ([]byte, []int) {
+	return file_broker_proto_rawDescGZIP(), []int{0}
+}
+
 // Time is a time.Time; an absent Time is the zero time.
 type Time struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -348,6 +398,8 @@ type SendResult struct {
 	CommitLogOffset int64                  `protobuf:"varint,4,opt,name=commit_log_offset,json=commitLogOffset,proto3" json:"commit_log_offset,omitempty"`
 	StoreTime       *Time                  `protobuf:"bytes,5,opt,name=store_time,json=storeTime,proto3" json:"store_time,omitempty"`
 	StoreSize       int32                  `protobuf:"varint,6,opt,name=store_size,json=storeSize,proto3" json:"store_size,omitempty"`
+	TransactionId   string                 `protobuf:"bytes,7,opt,name=transaction_id,json=transactionId,proto3" json:"transaction_id,omitempty"`
+	RecallHandle    string                 `protobuf:"bytes,8,opt,name=recall_handle,json=recallHandle,proto3" json:"recall_handle,omitempty"`
 	unknownFields   protoimpl.UnknownFields
 	sizeCache       protoimpl.SizeCache
 }
@@ -422,6 +474,20 @@ func (x *SendResult) GetStoreSize() int32 {
 		return x.StoreSize
 	}
 	return 0
+}
+
+func (x *SendResult) GetTransactionId() string {
+	if x != nil {
+		return x.TransactionId
+	}
+	return ""
+}
+
+func (x *SendResult) GetRecallHandle() string {
+	if x != nil {
+		return x.RecallHandle
+	}
+	return ""
 }
 
 type SendResponse struct {
@@ -1301,6 +1367,355 @@ func (x *ListTopicsResponse) GetTopics() []*Topic {
 	return nil
 }
 
+type EndTransactionRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Topic         string                 `protobuf:"bytes,1,opt,name=topic,proto3" json:"topic,omitempty"`
+	MessageId     string                 `protobuf:"bytes,2,opt,name=message_id,json=messageId,proto3" json:"message_id,omitempty"`
+	TransactionId string                 `protobuf:"bytes,3,opt,name=transaction_id,json=transactionId,proto3" json:"transaction_id,omitempty"`
+	Resolution    Resolution             `protobuf:"varint,4,opt,name=resolution,proto3,enum=orbit.broker.v1.Resolution" json:"resolution,omitempty"`
+	FromCheck     bool                   `protobuf:"varint,5,opt,name=from_check,json=fromCheck,proto3" json:"from_check,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EndTransactionRequest) Reset() {
+	*x = EndTransactionRequest{}
+	mi := &file_broker_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EndTransactionRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EndTransactionRequest) ProtoMessage() {}
+
+func (x *EndTransactionRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_broker_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EndTransactionRequest.ProtoReflect.Descriptor instead.
+func (*EndTransactionRequest) Descriptor() ([]byte, []int) {
+	return file_broker_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *EndTransactionRequest) GetTopic() string {
+	if x != nil {
+		return x.Topic
+	}
+	return ""
+}
+
+func (x *EndTransactionRequest) GetMessageId() string {
+	if x != nil {
+		return x.MessageId
+	}
+	return ""
+}
+
+func (x *EndTransactionRequest) GetTransactionId() string {
+	if x != nil {
+		return x.TransactionId
+	}
+	return ""
+}
+
+func (x *EndTransactionRequest) GetResolution() Resolution {
+	if x != nil {
+		return x.Resolution
+	}
+	return Resolution_RESOLUTION_UNKNOWN
+}
+
+func (x *EndTransactionRequest) GetFromCheck() bool {
+	if x != nil {
+		return x.FromCheck
+	}
+	return false
+}
+
+type EndTransactionResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EndTransactionResponse) Reset() {
+	*x = EndTransactionResponse{}
+	mi := &file_broker_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EndTransactionResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EndTransactionResponse) ProtoMessage() {}
+
+func (x *EndTransactionResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_broker_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EndTransactionResponse.ProtoReflect.Descriptor instead.
+func (*EndTransactionResponse) Descriptor() ([]byte, []int) {
+	return file_broker_proto_rawDescGZIP(), []int{20}
+}
+
+type RecallRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Topic         string                 `protobuf:"bytes,1,opt,name=topic,proto3" json:"topic,omitempty"`
+	Handle        string                 `protobuf:"bytes,2,opt,name=handle,proto3" json:"handle,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RecallRequest) Reset() {
+	*x = RecallRequest{}
+	mi := &file_broker_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecallRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecallRequest) ProtoMessage() {}
+
+func (x *RecallRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_broker_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecallRequest.ProtoReflect.Descriptor instead.
+func (*RecallRequest) Descriptor() ([]byte, []int) {
+	return file_broker_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *RecallRequest) GetTopic() string {
+	if x != nil {
+		return x.Topic
+	}
+	return ""
+}
+
+func (x *RecallRequest) GetHandle() string {
+	if x != nil {
+		return x.Handle
+	}
+	return ""
+}
+
+type RecallResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	MessageId     string                 `protobuf:"bytes,1,opt,name=message_id,json=messageId,proto3" json:"message_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RecallResponse) Reset() {
+	*x = RecallResponse{}
+	mi := &file_broker_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecallResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecallResponse) ProtoMessage() {}
+
+func (x *RecallResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_broker_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecallResponse.ProtoReflect.Descriptor instead.
+func (*RecallResponse) Descriptor() ([]byte, []int) {
+	return file_broker_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *RecallResponse) GetMessageId() string {
+	if x != nil {
+		return x.MessageId
+	}
+	return ""
+}
+
+type TakeTxnChecksRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Max           int32                  `protobuf:"varint,1,opt,name=max,proto3" json:"max,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TakeTxnChecksRequest) Reset() {
+	*x = TakeTxnChecksRequest{}
+	mi := &file_broker_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TakeTxnChecksRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TakeTxnChecksRequest) ProtoMessage() {}
+
+func (x *TakeTxnChecksRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_broker_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TakeTxnChecksRequest.ProtoReflect.Descriptor instead.
+func (*TakeTxnChecksRequest) Descriptor() ([]byte, []int) {
+	return file_broker_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *TakeTxnChecksRequest) GetMax() int32 {
+	if x != nil {
+		return x.Max
+	}
+	return 0
+}
+
+// TxnCheck mirrors broker.TxnCheck.
+type TxnCheck struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	TransactionId string                 `protobuf:"bytes,1,opt,name=transaction_id,json=transactionId,proto3" json:"transaction_id,omitempty"`
+	Message       *Message               `protobuf:"bytes,2,opt,name=message,proto3" json:"message,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TxnCheck) Reset() {
+	*x = TxnCheck{}
+	mi := &file_broker_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TxnCheck) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TxnCheck) ProtoMessage() {}
+
+func (x *TxnCheck) ProtoReflect() protoreflect.Message {
+	mi := &file_broker_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TxnCheck.ProtoReflect.Descriptor instead.
+func (*TxnCheck) Descriptor() ([]byte, []int) {
+	return file_broker_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *TxnCheck) GetTransactionId() string {
+	if x != nil {
+		return x.TransactionId
+	}
+	return ""
+}
+
+func (x *TxnCheck) GetMessage() *Message {
+	if x != nil {
+		return x.Message
+	}
+	return nil
+}
+
+type TakeTxnChecksResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Checks        []*TxnCheck            `protobuf:"bytes,1,rep,name=checks,proto3" json:"checks,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TakeTxnChecksResponse) Reset() {
+	*x = TakeTxnChecksResponse{}
+	mi := &file_broker_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TakeTxnChecksResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TakeTxnChecksResponse) ProtoMessage() {}
+
+func (x *TakeTxnChecksResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_broker_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TakeTxnChecksResponse.ProtoReflect.Descriptor instead.
+func (*TakeTxnChecksResponse) Descriptor() ([]byte, []int) {
+	return file_broker_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *TakeTxnChecksResponse) GetChecks() []*TxnCheck {
+	if x != nil {
+		return x.Checks
+	}
+	return nil
+}
+
 // ErrorDetail rides in the details of a failed call's gRPC status. It names
 // the broker and store sentinel errors the failure matched, so the client
 // rebuilds an error that errors.Is reports the same way.
@@ -1313,7 +1728,7 @@ type ErrorDetail struct {
 
 func (x *ErrorDetail) Reset() {
 	*x = ErrorDetail{}
-	mi := &file_broker_proto_msgTypes[19]
+	mi := &file_broker_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1325,7 +1740,7 @@ func (x *ErrorDetail) String() string {
 func (*ErrorDetail) ProtoMessage() {}
 
 func (x *ErrorDetail) ProtoReflect() protoreflect.Message {
-	mi := &file_broker_proto_msgTypes[19]
+	mi := &file_broker_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1338,7 +1753,7 @@ func (x *ErrorDetail) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ErrorDetail.ProtoReflect.Descriptor instead.
 func (*ErrorDetail) Descriptor() ([]byte, []int) {
-	return file_broker_proto_rawDescGZIP(), []int{19}
+	return file_broker_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *ErrorDetail) GetSentinels() []string {
@@ -1389,7 +1804,7 @@ const file_broker_proto_rawDesc = "" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"C\n" +
 	"\vSendRequest\x124\n" +
-	"\bmessages\x18\x01 \x03(\v2\x18.orbit.broker.v1.MessageR\bmessages\"\xea\x01\n" +
+	"\bmessages\x18\x01 \x03(\v2\x18.orbit.broker.v1.MessageR\bmessages\"\xb6\x02\n" +
 	"\n" +
 	"SendResult\x12\x1d\n" +
 	"\n" +
@@ -1400,7 +1815,9 @@ const file_broker_proto_rawDesc = "" +
 	"\n" +
 	"store_time\x18\x05 \x01(\v2\x15.orbit.broker.v1.TimeR\tstoreTime\x12\x1d\n" +
 	"\n" +
-	"store_size\x18\x06 \x01(\x05R\tstoreSize\"E\n" +
+	"store_size\x18\x06 \x01(\x05R\tstoreSize\x12%\n" +
+	"\x0etransaction_id\x18\a \x01(\tR\rtransactionId\x12#\n" +
+	"\rrecall_handle\x18\b \x01(\tR\frecallHandle\"E\n" +
 	"\fSendResponse\x125\n" +
 	"\aresults\x18\x01 \x03(\v2\x1b.orbit.broker.v1.SendResultR\aresults\"\xf6\x02\n" +
 	"\x0eReceiveRequest\x12\x14\n" +
@@ -1471,9 +1888,38 @@ const file_broker_proto_rawDesc = "" +
 	"\x05after\x18\x01 \x01(\tR\x05after\x12\x14\n" +
 	"\x05limit\x18\x02 \x01(\x05R\x05limit\"D\n" +
 	"\x12ListTopicsResponse\x12.\n" +
-	"\x06topics\x18\x01 \x03(\v2\x16.orbit.broker.v1.TopicR\x06topics\"+\n" +
+	"\x06topics\x18\x01 \x03(\v2\x16.orbit.broker.v1.TopicR\x06topics\"\xcf\x01\n" +
+	"\x15EndTransactionRequest\x12\x14\n" +
+	"\x05topic\x18\x01 \x01(\tR\x05topic\x12\x1d\n" +
+	"\n" +
+	"message_id\x18\x02 \x01(\tR\tmessageId\x12%\n" +
+	"\x0etransaction_id\x18\x03 \x01(\tR\rtransactionId\x12;\n" +
+	"\n" +
+	"resolution\x18\x04 \x01(\x0e2\x1b.orbit.broker.v1.ResolutionR\n" +
+	"resolution\x12\x1d\n" +
+	"\n" +
+	"from_check\x18\x05 \x01(\bR\tfromCheck\"\x18\n" +
+	"\x16EndTransactionResponse\"=\n" +
+	"\rRecallRequest\x12\x14\n" +
+	"\x05topic\x18\x01 \x01(\tR\x05topic\x12\x16\n" +
+	"\x06handle\x18\x02 \x01(\tR\x06handle\"/\n" +
+	"\x0eRecallResponse\x12\x1d\n" +
+	"\n" +
+	"message_id\x18\x01 \x01(\tR\tmessageId\"(\n" +
+	"\x14TakeTxnChecksRequest\x12\x10\n" +
+	"\x03max\x18\x01 \x01(\x05R\x03max\"e\n" +
+	"\bTxnCheck\x12%\n" +
+	"\x0etransaction_id\x18\x01 \x01(\tR\rtransactionId\x122\n" +
+	"\amessage\x18\x02 \x01(\v2\x18.orbit.broker.v1.MessageR\amessage\"J\n" +
+	"\x15TakeTxnChecksResponse\x121\n" +
+	"\x06checks\x18\x01 \x03(\v2\x19.orbit.broker.v1.TxnCheckR\x06checks\"+\n" +
 	"\vErrorDetail\x12\x1c\n" +
-	"\tsentinels\x18\x01 \x03(\tR\tsentinels2\xc4\x05\n" +
+	"\tsentinels\x18\x01 \x03(\tR\tsentinels*T\n" +
+	"\n" +
+	"Resolution\x12\x16\n" +
+	"\x12RESOLUTION_UNKNOWN\x10\x00\x12\x15\n" +
+	"\x11RESOLUTION_COMMIT\x10\x01\x12\x17\n" +
+	"\x13RESOLUTION_ROLLBACK\x10\x022\xd2\a\n" +
 	"\x06Broker\x12C\n" +
 	"\x04Send\x12\x1c.orbit.broker.v1.SendRequest\x1a\x1d.orbit.broker.v1.SendResponse\x12L\n" +
 	"\aReceive\x12\x1f.orbit.broker.v1.ReceiveRequest\x1a .orbit.broker.v1.ReceiveResponse\x12C\n" +
@@ -1485,7 +1931,10 @@ const file_broker_proto_rawDesc = "" +
 	"\bGetGroup\x12\x1b.orbit.broker.v1.GetRequest\x1a\x16.orbit.broker.v1.Group\x12?\n" +
 	"\bGetTopic\x12\x1b.orbit.broker.v1.GetRequest\x1a\x16.orbit.broker.v1.Topic\x12U\n" +
 	"\n" +
-	"ListTopics\x12\".orbit.broker.v1.ListTopicsRequest\x1a#.orbit.broker.v1.ListTopicsResponseB>Z<github.com/orbitmq/orbit/dataplane/broker/brokerrpc/brokerpbb\x06proto3"
+	"ListTopics\x12\".orbit.broker.v1.ListTopicsRequest\x1a#.orbit.broker.v1.ListTopicsResponse\x12a\n" +
+	"\x0eEndTransaction\x12&.orbit.broker.v1.EndTransactionRequest\x1a'.orbit.broker.v1.EndTransactionResponse\x12I\n" +
+	"\x06Recall\x12\x1e.orbit.broker.v1.RecallRequest\x1a\x1f.orbit.broker.v1.RecallResponse\x12^\n" +
+	"\rTakeTxnChecks\x12%.orbit.broker.v1.TakeTxnChecksRequest\x1a&.orbit.broker.v1.TakeTxnChecksResponseB>Z<github.com/orbitmq/orbit/dataplane/broker/brokerrpc/brokerpbb\x06proto3"
 
 var (
 	file_broker_proto_rawDescOnce sync.Once
@@ -1499,69 +1948,87 @@ func file_broker_proto_rawDescGZIP() []byte {
 	return file_broker_proto_rawDescData
 }
 
-var file_broker_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
+var file_broker_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
+var file_broker_proto_msgTypes = make([]protoimpl.MessageInfo, 28)
 var file_broker_proto_goTypes = []any{
-	(*Time)(nil),                    // 0: orbit.broker.v1.Time
-	(*Message)(nil),                 // 1: orbit.broker.v1.Message
-	(*SendRequest)(nil),             // 2: orbit.broker.v1.SendRequest
-	(*SendResult)(nil),              // 3: orbit.broker.v1.SendResult
-	(*SendResponse)(nil),            // 4: orbit.broker.v1.SendResponse
-	(*ReceiveRequest)(nil),          // 5: orbit.broker.v1.ReceiveRequest
-	(*Delivery)(nil),                // 6: orbit.broker.v1.Delivery
-	(*ReceiveResponse)(nil),         // 7: orbit.broker.v1.ReceiveResponse
-	(*HandleRequest)(nil),           // 8: orbit.broker.v1.HandleRequest
-	(*AckResponse)(nil),             // 9: orbit.broker.v1.AckResponse
-	(*ChangeInvisibleRequest)(nil),  // 10: orbit.broker.v1.ChangeInvisibleRequest
-	(*ChangeInvisibleResponse)(nil), // 11: orbit.broker.v1.ChangeInvisibleResponse
-	(*ClientGoneRequest)(nil),       // 12: orbit.broker.v1.ClientGoneRequest
-	(*ClientGoneResponse)(nil),      // 13: orbit.broker.v1.ClientGoneResponse
-	(*GetRequest)(nil),              // 14: orbit.broker.v1.GetRequest
-	(*Group)(nil),                   // 15: orbit.broker.v1.Group
-	(*Topic)(nil),                   // 16: orbit.broker.v1.Topic
-	(*ListTopicsRequest)(nil),       // 17: orbit.broker.v1.ListTopicsRequest
-	(*ListTopicsResponse)(nil),      // 18: orbit.broker.v1.ListTopicsResponse
-	(*ErrorDetail)(nil),             // 19: orbit.broker.v1.ErrorDetail
-	nil,                             // 20: orbit.broker.v1.Message.PropertiesEntry
+	(Resolution)(0),                 // 0: orbit.broker.v1.Resolution
+	(*Time)(nil),                    // 1: orbit.broker.v1.Time
+	(*Message)(nil),                 // 2: orbit.broker.v1.Message
+	(*SendRequest)(nil),             // 3: orbit.broker.v1.SendRequest
+	(*SendResult)(nil),              // 4: orbit.broker.v1.SendResult
+	(*SendResponse)(nil),            // 5: orbit.broker.v1.SendResponse
+	(*ReceiveRequest)(nil),          // 6: orbit.broker.v1.ReceiveRequest
+	(*Delivery)(nil),                // 7: orbit.broker.v1.Delivery
+	(*ReceiveResponse)(nil),         // 8: orbit.broker.v1.ReceiveResponse
+	(*HandleRequest)(nil),           // 9: orbit.broker.v1.HandleRequest
+	(*AckResponse)(nil),             // 10: orbit.broker.v1.AckResponse
+	(*ChangeInvisibleRequest)(nil),  // 11: orbit.broker.v1.ChangeInvisibleRequest
+	(*ChangeInvisibleResponse)(nil), // 12: orbit.broker.v1.ChangeInvisibleResponse
+	(*ClientGoneRequest)(nil),       // 13: orbit.broker.v1.ClientGoneRequest
+	(*ClientGoneResponse)(nil),      // 14: orbit.broker.v1.ClientGoneResponse
+	(*GetRequest)(nil),              // 15: orbit.broker.v1.GetRequest
+	(*Group)(nil),                   // 16: orbit.broker.v1.Group
+	(*Topic)(nil),                   // 17: orbit.broker.v1.Topic
+	(*ListTopicsRequest)(nil),       // 18: orbit.broker.v1.ListTopicsRequest
+	(*ListTopicsResponse)(nil),      // 19: orbit.broker.v1.ListTopicsResponse
+	(*EndTransactionRequest)(nil),   // 20: orbit.broker.v1.EndTransactionRequest
+	(*EndTransactionResponse)(nil),  // 21: orbit.broker.v1.EndTransactionResponse
+	(*RecallRequest)(nil),           // 22: orbit.broker.v1.RecallRequest
+	(*RecallResponse)(nil),          // 23: orbit.broker.v1.RecallResponse
+	(*TakeTxnChecksRequest)(nil),    // 24: orbit.broker.v1.TakeTxnChecksRequest
+	(*TxnCheck)(nil),                // 25: orbit.broker.v1.TxnCheck
+	(*TakeTxnChecksResponse)(nil),   // 26: orbit.broker.v1.TakeTxnChecksResponse
+	(*ErrorDetail)(nil),             // 27: orbit.broker.v1.ErrorDetail
+	nil,                             // 28: orbit.broker.v1.Message.PropertiesEntry
 }
 var file_broker_proto_depIdxs = []int32{
-	20, // 0: orbit.broker.v1.Message.properties:type_name -> orbit.broker.v1.Message.PropertiesEntry
-	0,  // 1: orbit.broker.v1.Message.born_time:type_name -> orbit.broker.v1.Time
-	0,  // 2: orbit.broker.v1.Message.delivery_time:type_name -> orbit.broker.v1.Time
-	0,  // 3: orbit.broker.v1.Message.store_time:type_name -> orbit.broker.v1.Time
-	1,  // 4: orbit.broker.v1.SendRequest.messages:type_name -> orbit.broker.v1.Message
-	0,  // 5: orbit.broker.v1.SendResult.store_time:type_name -> orbit.broker.v1.Time
-	3,  // 6: orbit.broker.v1.SendResponse.results:type_name -> orbit.broker.v1.SendResult
-	1,  // 7: orbit.broker.v1.Delivery.message:type_name -> orbit.broker.v1.Message
-	0,  // 8: orbit.broker.v1.Delivery.invisible_until:type_name -> orbit.broker.v1.Time
-	6,  // 9: orbit.broker.v1.ReceiveResponse.deliveries:type_name -> orbit.broker.v1.Delivery
-	0,  // 10: orbit.broker.v1.Group.created_at:type_name -> orbit.broker.v1.Time
-	0,  // 11: orbit.broker.v1.Group.updated_at:type_name -> orbit.broker.v1.Time
-	0,  // 12: orbit.broker.v1.Topic.created_at:type_name -> orbit.broker.v1.Time
-	0,  // 13: orbit.broker.v1.Topic.updated_at:type_name -> orbit.broker.v1.Time
-	16, // 14: orbit.broker.v1.ListTopicsResponse.topics:type_name -> orbit.broker.v1.Topic
-	2,  // 15: orbit.broker.v1.Broker.Send:input_type -> orbit.broker.v1.SendRequest
-	5,  // 16: orbit.broker.v1.Broker.Receive:input_type -> orbit.broker.v1.ReceiveRequest
-	8,  // 17: orbit.broker.v1.Broker.Ack:input_type -> orbit.broker.v1.HandleRequest
-	10, // 18: orbit.broker.v1.Broker.ChangeInvisible:input_type -> orbit.broker.v1.ChangeInvisibleRequest
-	8,  // 19: orbit.broker.v1.Broker.ForwardToDLQ:input_type -> orbit.broker.v1.HandleRequest
-	12, // 20: orbit.broker.v1.Broker.ClientGone:input_type -> orbit.broker.v1.ClientGoneRequest
-	14, // 21: orbit.broker.v1.Broker.GetGroup:input_type -> orbit.broker.v1.GetRequest
-	14, // 22: orbit.broker.v1.Broker.GetTopic:input_type -> orbit.broker.v1.GetRequest
-	17, // 23: orbit.broker.v1.Broker.ListTopics:input_type -> orbit.broker.v1.ListTopicsRequest
-	4,  // 24: orbit.broker.v1.Broker.Send:output_type -> orbit.broker.v1.SendResponse
-	7,  // 25: orbit.broker.v1.Broker.Receive:output_type -> orbit.broker.v1.ReceiveResponse
-	9,  // 26: orbit.broker.v1.Broker.Ack:output_type -> orbit.broker.v1.AckResponse
-	11, // 27: orbit.broker.v1.Broker.ChangeInvisible:output_type -> orbit.broker.v1.ChangeInvisibleResponse
-	9,  // 28: orbit.broker.v1.Broker.ForwardToDLQ:output_type -> orbit.broker.v1.AckResponse
-	13, // 29: orbit.broker.v1.Broker.ClientGone:output_type -> orbit.broker.v1.ClientGoneResponse
-	15, // 30: orbit.broker.v1.Broker.GetGroup:output_type -> orbit.broker.v1.Group
-	16, // 31: orbit.broker.v1.Broker.GetTopic:output_type -> orbit.broker.v1.Topic
-	18, // 32: orbit.broker.v1.Broker.ListTopics:output_type -> orbit.broker.v1.ListTopicsResponse
-	24, // [24:33] is the sub-list for method output_type
-	15, // [15:24] is the sub-list for method input_type
-	15, // [15:15] is the sub-list for extension type_name
-	15, // [15:15] is the sub-list for extension extendee
-	0,  // [0:15] is the sub-list for field type_name
+	28, // 0: orbit.broker.v1.Message.properties:type_name -> orbit.broker.v1.Message.PropertiesEntry
+	1,  // 1: orbit.broker.v1.Message.born_time:type_name -> orbit.broker.v1.Time
+	1,  // 2: orbit.broker.v1.Message.delivery_time:type_name -> orbit.broker.v1.Time
+	1,  // 3: orbit.broker.v1.Message.store_time:type_name -> orbit.broker.v1.Time
+	2,  // 4: orbit.broker.v1.SendRequest.messages:type_name -> orbit.broker.v1.Message
+	1,  // 5: orbit.broker.v1.SendResult.store_time:type_name -> orbit.broker.v1.Time
+	4,  // 6: orbit.broker.v1.SendResponse.results:type_name -> orbit.broker.v1.SendResult
+	2,  // 7: orbit.broker.v1.Delivery.message:type_name -> orbit.broker.v1.Message
+	1,  // 8: orbit.broker.v1.Delivery.invisible_until:type_name -> orbit.broker.v1.Time
+	7,  // 9: orbit.broker.v1.ReceiveResponse.deliveries:type_name -> orbit.broker.v1.Delivery
+	1,  // 10: orbit.broker.v1.Group.created_at:type_name -> orbit.broker.v1.Time
+	1,  // 11: orbit.broker.v1.Group.updated_at:type_name -> orbit.broker.v1.Time
+	1,  // 12: orbit.broker.v1.Topic.created_at:type_name -> orbit.broker.v1.Time
+	1,  // 13: orbit.broker.v1.Topic.updated_at:type_name -> orbit.broker.v1.Time
+	17, // 14: orbit.broker.v1.ListTopicsResponse.topics:type_name -> orbit.broker.v1.Topic
+	0,  // 15: orbit.broker.v1.EndTransactionRequest.resolution:type_name -> orbit.broker.v1.Resolution
+	2,  // 16: orbit.broker.v1.TxnCheck.message:type_name -> orbit.broker.v1.Message
+	25, // 17: orbit.broker.v1.TakeTxnChecksResponse.checks:type_name -> orbit.broker.v1.TxnCheck
+	3,  // 18: orbit.broker.v1.Broker.Send:input_type -> orbit.broker.v1.SendRequest
+	6,  // 19: orbit.broker.v1.Broker.Receive:input_type -> orbit.broker.v1.ReceiveRequest
+	9,  // 20: orbit.broker.v1.Broker.Ack:input_type -> orbit.broker.v1.HandleRequest
+	11, // 21: orbit.broker.v1.Broker.ChangeInvisible:input_type -> orbit.broker.v1.ChangeInvisibleRequest
+	9,  // 22: orbit.broker.v1.Broker.ForwardToDLQ:input_type -> orbit.broker.v1.HandleRequest
+	13, // 23: orbit.broker.v1.Broker.ClientGone:input_type -> orbit.broker.v1.ClientGoneRequest
+	15, // 24: orbit.broker.v1.Broker.GetGroup:input_type -> orbit.broker.v1.GetRequest
+	15, // 25: orbit.broker.v1.Broker.GetTopic:input_type -> orbit.broker.v1.GetRequest
+	18, // 26: orbit.broker.v1.Broker.ListTopics:input_type -> orbit.broker.v1.ListTopicsRequest
+	20, // 27: orbit.broker.v1.Broker.EndTransaction:input_type -> orbit.broker.v1.EndTransactionRequest
+	22, // 28: orbit.broker.v1.Broker.Recall:input_type -> orbit.broker.v1.RecallRequest
+	24, // 29: orbit.broker.v1.Broker.TakeTxnChecks:input_type -> orbit.broker.v1.TakeTxnChecksRequest
+	5,  // 30: orbit.broker.v1.Broker.Send:output_type -> orbit.broker.v1.SendResponse
+	8,  // 31: orbit.broker.v1.Broker.Receive:output_type -> orbit.broker.v1.ReceiveResponse
+	10, // 32: orbit.broker.v1.Broker.Ack:output_type -> orbit.broker.v1.AckResponse
+	12, // 33: orbit.broker.v1.Broker.ChangeInvisible:output_type -> orbit.broker.v1.ChangeInvisibleResponse
+	10, // 34: orbit.broker.v1.Broker.ForwardToDLQ:output_type -> orbit.broker.v1.AckResponse
+	14, // 35: orbit.broker.v1.Broker.ClientGone:output_type -> orbit.broker.v1.ClientGoneResponse
+	16, // 36: orbit.broker.v1.Broker.GetGroup:output_type -> orbit.broker.v1.Group
+	17, // 37: orbit.broker.v1.Broker.GetTopic:output_type -> orbit.broker.v1.Topic
+	19, // 38: orbit.broker.v1.Broker.ListTopics:output_type -> orbit.broker.v1.ListTopicsResponse
+	21, // 39: orbit.broker.v1.Broker.EndTransaction:output_type -> orbit.broker.v1.EndTransactionResponse
+	23, // 40: orbit.broker.v1.Broker.Recall:output_type -> orbit.broker.v1.RecallResponse
+	26, // 41: orbit.broker.v1.Broker.TakeTxnChecks:output_type -> orbit.broker.v1.TakeTxnChecksResponse
+	30, // [30:42] is the sub-list for method output_type
+	18, // [18:30] is the sub-list for method input_type
+	18, // [18:18] is the sub-list for extension type_name
+	18, // [18:18] is the sub-list for extension extendee
+	0,  // [0:18] is the sub-list for field type_name
 }
 
 func init() { file_broker_proto_init() }
@@ -1574,13 +2041,14 @@ func file_broker_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_broker_proto_rawDesc), len(file_broker_proto_rawDesc)),
-			NumEnums:      0,
-			NumMessages:   21,
+			NumEnums:      1,
+			NumMessages:   28,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
 		GoTypes:           file_broker_proto_goTypes,
 		DependencyIndexes: file_broker_proto_depIdxs,
+		EnumInfos:         file_broker_proto_enumTypes,
 		MessageInfos:      file_broker_proto_msgTypes,
 	}.Build()
 	File_broker_proto = out.File

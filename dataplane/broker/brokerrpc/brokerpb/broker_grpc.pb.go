@@ -34,6 +34,9 @@ const (
 	Broker_GetGroup_FullMethodName        = "/orbit.broker.v1.Broker/GetGroup"
 	Broker_GetTopic_FullMethodName        = "/orbit.broker.v1.Broker/GetTopic"
 	Broker_ListTopics_FullMethodName      = "/orbit.broker.v1.Broker/ListTopics"
+	Broker_EndTransaction_FullMethodName  = "/orbit.broker.v1.Broker/EndTransaction"
+	Broker_Recall_FullMethodName          = "/orbit.broker.v1.Broker/Recall"
+	Broker_TakeTxnChecks_FullMethodName   = "/orbit.broker.v1.Broker/TakeTxnChecks"
 )
 
 // BrokerClient is the client API for Broker service.
@@ -51,6 +54,11 @@ type BrokerClient interface {
 	GetGroup(ctx context.Context, in *GetRequest, opts ...grpc.CallOption) (*Group, error)
 	GetTopic(ctx context.Context, in *GetRequest, opts ...grpc.CallOption) (*Topic, error)
 	ListTopics(ctx context.Context, in *ListTopicsRequest, opts ...grpc.CallOption) (*ListTopicsResponse, error)
+	EndTransaction(ctx context.Context, in *EndTransactionRequest, opts ...grpc.CallOption) (*EndTransactionResponse, error)
+	Recall(ctx context.Context, in *RecallRequest, opts ...grpc.CallOption) (*RecallResponse, error)
+	// TakeTxnChecks returns the orphan transaction checks due now and counts
+	// them as sent: the caller must push them to producers.
+	TakeTxnChecks(ctx context.Context, in *TakeTxnChecksRequest, opts ...grpc.CallOption) (*TakeTxnChecksResponse, error)
 }
 
 type brokerClient struct {
@@ -151,6 +159,36 @@ func (c *brokerClient) ListTopics(ctx context.Context, in *ListTopicsRequest, op
 	return out, nil
 }
 
+func (c *brokerClient) EndTransaction(ctx context.Context, in *EndTransactionRequest, opts ...grpc.CallOption) (*EndTransactionResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(EndTransactionResponse)
+	err := c.cc.Invoke(ctx, Broker_EndTransaction_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *brokerClient) Recall(ctx context.Context, in *RecallRequest, opts ...grpc.CallOption) (*RecallResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RecallResponse)
+	err := c.cc.Invoke(ctx, Broker_Recall_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *brokerClient) TakeTxnChecks(ctx context.Context, in *TakeTxnChecksRequest, opts ...grpc.CallOption) (*TakeTxnChecksResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(TakeTxnChecksResponse)
+	err := c.cc.Invoke(ctx, Broker_TakeTxnChecks_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // BrokerServer is the server API for Broker service.
 // All implementations must embed UnimplementedBrokerServer
 // for forward compatibility.
@@ -166,6 +204,11 @@ type BrokerServer interface {
 	GetGroup(context.Context, *GetRequest) (*Group, error)
 	GetTopic(context.Context, *GetRequest) (*Topic, error)
 	ListTopics(context.Context, *ListTopicsRequest) (*ListTopicsResponse, error)
+	EndTransaction(context.Context, *EndTransactionRequest) (*EndTransactionResponse, error)
+	Recall(context.Context, *RecallRequest) (*RecallResponse, error)
+	// TakeTxnChecks returns the orphan transaction checks due now and counts
+	// them as sent: the caller must push them to producers.
+	TakeTxnChecks(context.Context, *TakeTxnChecksRequest) (*TakeTxnChecksResponse, error)
 	mustEmbedUnimplementedBrokerServer()
 }
 
@@ -202,6 +245,15 @@ func (UnimplementedBrokerServer) GetTopic(context.Context, *GetRequest) (*Topic,
 }
 func (UnimplementedBrokerServer) ListTopics(context.Context, *ListTopicsRequest) (*ListTopicsResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method ListTopics not implemented")
+}
+func (UnimplementedBrokerServer) EndTransaction(context.Context, *EndTransactionRequest) (*EndTransactionResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method EndTransaction not implemented")
+}
+func (UnimplementedBrokerServer) Recall(context.Context, *RecallRequest) (*RecallResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method Recall not implemented")
+}
+func (UnimplementedBrokerServer) TakeTxnChecks(context.Context, *TakeTxnChecksRequest) (*TakeTxnChecksResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method TakeTxnChecks not implemented")
 }
 func (UnimplementedBrokerServer) mustEmbedUnimplementedBrokerServer() {}
 func (UnimplementedBrokerServer) testEmbeddedByValue()                {}
@@ -386,6 +438,60 @@ func _Broker_ListTopics_Handler(srv interface{}, ctx context.Context, dec func(i
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Broker_EndTransaction_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(EndTransactionRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(BrokerServer).EndTransaction(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Broker_EndTransaction_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(BrokerServer).EndTransaction(ctx, req.(*EndTransactionRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Broker_Recall_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RecallRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(BrokerServer).Recall(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Broker_Recall_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(BrokerServer).Recall(ctx, req.(*RecallRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Broker_TakeTxnChecks_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(TakeTxnChecksRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(BrokerServer).TakeTxnChecks(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Broker_TakeTxnChecks_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(BrokerServer).TakeTxnChecks(ctx, req.(*TakeTxnChecksRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Broker_ServiceDesc is the grpc.ServiceDesc for Broker service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -428,6 +534,18 @@ var Broker_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListTopics",
 			Handler:    _Broker_ListTopics_Handler,
+		},
+		{
+			MethodName: "EndTransaction",
+			Handler:    _Broker_EndTransaction_Handler,
+		},
+		{
+			MethodName: "Recall",
+			Handler:    _Broker_Recall_Handler,
+		},
+		{
+			MethodName: "TakeTxnChecks",
+			Handler:    _Broker_TakeTxnChecks_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
