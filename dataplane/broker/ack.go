@@ -112,6 +112,7 @@ func (b *Broker) ChangeInvisible(ctx context.Context, group, topic, messageID, h
 	}
 	rec.gen = b.newGen()
 	rec.autoRenew = false
+	rec.nacked = true
 	until := b.now().Add(d)
 	q.schedule(rec, until)
 	newHandle := encodeHandle(q.id, off, rec.gen)

@@ -120,6 +120,10 @@ type Config struct {
 
 	// MaxDelay bounds how far ahead a delay message may be scheduled (3 days).
 	MaxDelay time.Duration
+	// PastDeliveryTolerance is how far in the past a delay message's
+	// delivery time may be and still be delivered at once (1 min: clock skew
+	// and retried sends); older is a client bug, refused.
+	PastDeliveryTolerance time.Duration
 	// ParkNoSync skips fsync of park.db commits: for tests and benchmarks
 	// only, since a machine crash may then lose scheduled and half messages.
 	ParkNoSync bool
@@ -145,21 +149,22 @@ type Config struct {
 // DefaultConfig returns production defaults; DataDir and Store have none.
 func DefaultConfig() Config {
 	return Config{
-		Now:                 time.Now,
-		MaxBatch:            32,
-		DefaultInvisible:    60 * time.Second,
-		MaxBodyBytes:        4 << 20,
-		CheckpointInterval:  time.Second,
-		MinInvisible:        time.Second,
-		MaxAutoRenewHold:    3 * time.Hour,
-		ClientGoneDelay:     time.Second,
-		MaxReceiveBytes:     16 << 20,
-		MaxDelay:            72 * time.Hour,
-		TxnCheckDelay:       6 * time.Second,
-		TxnCheckInterval:    30 * time.Second,
-		TxnCheckMaxInterval: 5 * time.Minute,
-		TxnCheckMax:         15,
-		TxnKeepResolved:     24 * time.Hour,
+		Now:                   time.Now,
+		MaxBatch:              32,
+		DefaultInvisible:      60 * time.Second,
+		MaxBodyBytes:          4 << 20,
+		CheckpointInterval:    time.Second,
+		MinInvisible:          time.Second,
+		MaxAutoRenewHold:      3 * time.Hour,
+		ClientGoneDelay:       time.Second,
+		MaxReceiveBytes:       16 << 20,
+		MaxDelay:              72 * time.Hour,
+		PastDeliveryTolerance: time.Minute,
+		TxnCheckDelay:         6 * time.Second,
+		TxnCheckInterval:      30 * time.Second,
+		TxnCheckMaxInterval:   5 * time.Minute,
+		TxnCheckMax:           15,
+		TxnKeepResolved:       24 * time.Hour,
 	}
 }
 
@@ -194,6 +199,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxDelay == 0 {
 		c.MaxDelay = d.MaxDelay
+	}
+	if c.PastDeliveryTolerance == 0 {
+		c.PastDeliveryTolerance = d.PastDeliveryTolerance
 	}
 	if c.TxnCheckDelay == 0 {
 		c.TxnCheckDelay = d.TxnCheckDelay
@@ -236,7 +244,7 @@ func (c Config) Validate() error {
 	for name, d := range map[string]time.Duration{
 		"DefaultInvisible": c.DefaultInvisible, "CheckpointInterval": c.CheckpointInterval,
 		"MinInvisible": c.MinInvisible, "MaxAutoRenewHold": c.MaxAutoRenewHold,
-		"ClientGoneDelay": c.ClientGoneDelay, "MaxDelay": c.MaxDelay,
+		"ClientGoneDelay": c.ClientGoneDelay, "MaxDelay": c.MaxDelay, "PastDeliveryTolerance": c.PastDeliveryTolerance,
 		"TxnCheckDelay": c.TxnCheckDelay, "TxnCheckInterval": c.TxnCheckInterval,
 		"TxnCheckMaxInterval": c.TxnCheckMaxInterval, "TxnKeepResolved": c.TxnKeepResolved,
 	} {

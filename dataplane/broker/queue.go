@@ -83,6 +83,9 @@ type delivery struct {
 	// forwarding: being appended to the DLQ outside the queue lock; neither
 	// deliverable nor ackable until that finishes.
 	forwarding bool
+	// nacked: the current attempt was ended by ChangeInvisible, so its
+	// expiry is the nack's doing, not a timeout (traces tell them apart).
+	nacked bool
 }
 
 // queueState is one group's progress on one queue; see doc.go.

@@ -224,6 +224,7 @@ type popper struct {
 	now        time.Time
 	budget     int // body bytes left
 	out        []Delivery
+	nacked     []bool // per out entry: its previous attempt ended in a nack
 	dlq        []dlqItem
 	progressed bool
 }
@@ -441,6 +442,10 @@ func (p *popper) scan(ctx context.Context, q *queueState) error {
 // deliver hands d out with a fresh handle; callers hold q.mu.
 func (p *popper) deliver(q *queueState, d *delivery, m *store.Message, attempt int32) {
 	req := p.plan.req
+	if p.b.cfg.Tracer != nil {
+		p.nacked = append(p.nacked, d.nacked)
+	}
+	d.nacked = false
 	d.gen = p.b.newGen()
 	d.attempt = attempt
 	d.autoRenew, d.owner = req.AutoRenew, req.ClientID
@@ -469,6 +474,7 @@ func (p *popper) forwardDead(ctx context.Context) {
 	for _, it := range p.dlq {
 		err := p.b.appendDLQ(ctx, p.plan.sub.group, it.msg, it.attempts)
 		it.q.mu.Lock()
+		wasNacked := it.d.nacked
 		if it.q.inflight[it.d.offset] == it.d && it.d.forwarding {
 			it.d.forwarding = false
 			if err == nil {
@@ -492,7 +498,9 @@ func (p *popper) forwardDead(ctx context.Context) {
 				Kind: trace.KindTimeout, Time: p.now, MessageID: it.msg.MessageID, Topic: it.msg.Topic,
 				Group: p.plan.sub.group, Attempt: it.attempts, QueueID: it.q.id, QueueOffset: it.d.offset,
 			}
-			p.b.trace(ev)
+			if !wasNacked { // a nack was recorded when it happened
+				p.b.trace(ev)
+			}
 			ev.Kind, ev.Time, ev.Detail = trace.KindDLQ, time.Time{}, DLQTopic(p.plan.sub.group)
 			p.b.trace(ev)
 		}
@@ -505,8 +513,8 @@ func (p *popper) forwardDead(ctx context.Context) {
 
 // traceDeliveries records the batch once the queue locks are released.
 // Only popExpired hands out attempts above 1, so a delivery with attempt
-// n > 1 means attempt n-1 timed out (or was nacked, or its client left)
-// just before.
+// n > 1 means attempt n-1 timed out (or its client left) just before,
+// unless it was nacked, which was recorded then.
 func (p *popper) traceDeliveries() {
 	if p.b.cfg.Tracer == nil {
 		return
@@ -517,7 +525,7 @@ func (p *popper) traceDeliveries() {
 			Time: p.now, MessageID: d.Message.MessageID, Topic: d.Message.Topic, Group: p.plan.sub.group,
 			QueueID: d.Message.QueueID, QueueOffset: d.Message.QueueOffset,
 		}
-		if d.Attempt > 1 {
+		if d.Attempt > 1 && !p.nacked[i] {
 			ev.Kind, ev.Attempt = trace.KindTimeout, d.Attempt-1
 			p.b.trace(ev)
 		}

@@ -38,8 +38,9 @@ func messageTypeName(t store.MessageType) string {
 // appends. A DELAY message due later than now is scheduled instead (see
 // timer.go): it gets a RecallHandle, and QueueID and QueueOffset stay zero
 // until it fires; one due at or before now is delivered at once, as
-// RocketMQ does, and one due beyond Config.MaxDelay is refused with
-// ErrIllegalDeliveryTime. A TRANSACTION message is stored as a half message,
+// RocketMQ does, unless it was due more than Config.PastDeliveryTolerance
+// ago (or has no delivery time); that and one due beyond Config.MaxDelay are
+// refused with ErrIllegalDeliveryTime. A TRANSACTION message is stored as a half message,
 // invisible until EndTransaction commits it, and gets a TransactionID.
 //
 // A request mixing due and scheduled delay messages that fails half way may
@@ -95,6 +96,11 @@ func (b *Broker) Send(ctx context.Context, msgs []*store.Message) (res []SendRes
 			return nil, fmt.Errorf("%w: FIFO message %s has no message group", ErrInvalidArgument, m.MessageID)
 		case m.Type == store.TypeTransaction:
 			halves = append(halves, m)
+		case m.Type == store.TypeDelay && m.DeliveryTime.IsZero():
+			return nil, fmt.Errorf("%w: delay message %s has no delivery time", ErrIllegalDeliveryTime, m.MessageID)
+		case m.Type == store.TypeDelay && m.DeliveryTime.Before(now.Add(-b.cfg.PastDeliveryTolerance)):
+			return nil, fmt.Errorf("%w: message %s was due at %s, more than %s ago (the limit)",
+				ErrIllegalDeliveryTime, m.MessageID, m.DeliveryTime.UTC().Format(time.RFC3339), b.cfg.PastDeliveryTolerance)
 		case m.Type == store.TypeDelay && m.DeliveryTime.After(now):
 			if limit := now.Add(b.cfg.MaxDelay); m.DeliveryTime.After(limit) {
 				return nil, fmt.Errorf("%w: message %s is due at %s, more than %s from now (the limit)",
