@@ -6,18 +6,9 @@ package node_test
 // directory, and the server-side trace and query of a message.
 
 import (
-	"bufio"
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -28,124 +19,10 @@ import (
 	"github.com/orbitmq/orbit/dataplane/admin/adminclient"
 	"github.com/orbitmq/orbit/dataplane/admin/adminpb"
 	"github.com/orbitmq/orbit/dataplane/broker"
+	"github.com/orbitmq/orbit/dataplane/internal/clientproc"
 	"github.com/orbitmq/orbit/dataplane/node"
 	"github.com/orbitmq/orbit/dataplane/nodetest"
 )
-
-// mtClient is a child process running a client scenario.
-type mtClient struct {
-	t      *testing.T
-	cmd    *exec.Cmd
-	stdin  io.WriteCloser
-	events chan [2]string // name, JSON payload
-	mu     sync.Mutex
-	output bytes.Buffer // everything but events
-	exited chan error
-	logDir string
-}
-
-func startMTClient(t *testing.T, scenario string, p mtParams) *mtClient {
-	t.Helper()
-	params, err := json.Marshal(p)
-	require.NoError(t, err)
-	logDir := t.TempDir()
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(),
-		mtScenarioEnv+"="+scenario,
-		mtParamsEnv+"="+string(params),
-		// The client's own races go to a file, not into this test's verdict.
-		"GORACE=exitcode=0 log_path="+filepath.Join(logDir, "client-race"),
-	)
-	c := &mtClient{t: t, cmd: cmd, events: make(chan [2]string, 16), exited: make(chan error, 1), logDir: logDir}
-	c.stdin, err = cmd.StdinPipe()
-	require.NoError(t, err)
-	stdout, err := cmd.StdoutPipe()
-	require.NoError(t, err)
-	cmd.Stderr = &mtLockedWriter{mu: &c.mu, w: &c.output}
-	require.NoError(t, cmd.Start())
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		sc.Buffer(make([]byte, 1<<20), 16<<20)
-		for sc.Scan() {
-			line := sc.Text()
-			if ev, ok := strings.CutPrefix(line, "msgtypes:"); ok {
-				name, payload, _ := strings.Cut(ev, " ")
-				c.events <- [2]string{name, payload}
-				continue
-			}
-			c.mu.Lock()
-			c.output.WriteString(line + "\n")
-			c.mu.Unlock()
-		}
-		c.exited <- cmd.Wait()
-		close(c.events)
-	}()
-	t.Cleanup(func() {
-		_ = c.stdin.Close()
-		_ = cmd.Process.Kill()
-	})
-	return c
-}
-
-type mtLockedWriter struct {
-	mu *sync.Mutex
-	w  io.Writer
-}
-
-func (l *mtLockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
-}
-
-func (c *mtClient) fail(format string, args ...any) {
-	c.t.Helper()
-	c.mu.Lock()
-	out := c.output.String()
-	c.mu.Unlock()
-	c.t.Fatalf(format+"\nclient output:\n%s\nclient logs in %s", append(args, out, c.logDir)...)
-}
-
-// expect waits for the named event and decodes its payload into v.
-func (c *mtClient) expect(name string, v any, timeout time.Duration) {
-	c.t.Helper()
-	timer := time.NewTimer(timeout)
-	defer timer.Stop()
-	for {
-		select {
-		case ev, ok := <-c.events:
-			if !ok {
-				c.fail("client exited before %q: %v", name, <-c.exited)
-			}
-			if ev[0] != name {
-				continue
-			}
-			require.NoError(c.t, json.Unmarshal([]byte(ev[1]), v))
-			return
-		case <-timer.C:
-			c.fail("no %q from the client within %s", name, timeout)
-		}
-	}
-}
-
-func (c *mtClient) say(line string) {
-	c.t.Helper()
-	_, err := io.WriteString(c.stdin, line+"\n")
-	require.NoError(c.t, err)
-}
-
-// stop kills the client once its result is in. The example flows end with
-// GracefulStop, which for a push consumer waits out its in-flight long polls
-// (request timeout + the node's 20 s long polling) and sleeps a second: these
-// tests are not about shutdown.
-func (c *mtClient) stop() {
-	c.t.Helper()
-	_ = c.stdin.Close()
-	_ = c.cmd.Process.Kill()
-	for range c.events {
-	}
-	<-c.exited
-}
 
 // freeAddr is a loopback address nobody listens on, so a node can be
 // restarted where its clients expect it.
@@ -174,86 +51,6 @@ func restartNode(t *testing.T, n *node.Node, dir string) (*node.Node, time.Durat
 	return n, time.Since(start)
 }
 
-func requireNodeConsumed(t *testing.T, b *broker.Broker, group, topic string) {
-	t.Helper()
-	require.Eventually(t, func() bool {
-		offs, err := b.Offsets(group, topic)
-		if err != nil || len(offs) == 0 {
-			return false
-		}
-		for _, o := range offs {
-			if o.Lag != 0 || o.Inflight != 0 {
-				return false
-			}
-		}
-		return true
-	}, time.Minute, 20*time.Millisecond)
-}
-
-type fifoResult struct {
-	Sent     int
-	Complete bool
-	Events   []fifoEvent
-}
-
-// requireFIFOOrder checks a FIFO consumer's listener calls: per message
-// group, the first receipts are in send order, no message is first received
-// before the one sent before it was consumed (duplicates after a restart are
-// allowed), and the chosen message failed once, then succeeded on its local
-// retry (attempt + 1) before its group went on. It returns the number of
-// repeated calls. (A copy of the proxy compat tests' check.)
-func requireFIFOOrder(t *testing.T, res fifoResult, p mtParams) (repeats int) {
-	t.Helper()
-	type key struct{ group, seq int }
-	first, firstOK := map[key]int{}, map[key]int{}
-	order := make([][]int, p.Groups)
-	var failing []fifoEvent
-	for i, e := range res.Events {
-		require.True(t, e.Group >= 0 && e.Group < p.Groups && e.Seq >= 0 && e.Seq < p.PerGroup, "unexpected message %+v", e)
-		k := key{e.Group, e.Seq}
-		if _, seen := first[k]; seen {
-			repeats++
-		} else {
-			first[k] = i
-			order[e.Group] = append(order[e.Group], e.Seq)
-		}
-		if _, ok := firstOK[k]; e.OK && !ok {
-			firstOK[k] = i
-		}
-		if e.Group == p.FailGroup && e.Seq == p.FailSeq {
-			failing = append(failing, e)
-		}
-	}
-	require.True(t, res.Complete, "%d of %d messages consumed", len(firstOK), res.Sent)
-	want := make([]int, p.PerGroup)
-	for i := range want {
-		want[i] = i
-	}
-	// history is a group's listener calls, for failure messages.
-	history := func(g int) string {
-		var b strings.Builder
-		for i, e := range res.Events {
-			if e.Group == g {
-				fmt.Fprintf(&b, "#%d msg %d attempt %d ok=%v id=%s\n", i, e.Seq, e.Attempt, e.OK, e.ID)
-			}
-		}
-		return b.String()
-	}
-	for g := range p.Groups {
-		require.Equal(t, want, order[g], "message group fifo-%d: first receipts out of send order; calls:\n%s", g, history(g))
-		for s := 1; s < p.PerGroup; s++ {
-			require.Greater(t, first[key{g, s}], firstOK[key{g, s - 1}],
-				"message group fifo-%d: message %d received (call #%d) before message %d was consumed (call #%d); calls:\n%s",
-				g, s, first[key{g, s}], s-1, firstOK[key{g, s - 1}], history(g))
-		}
-	}
-	require.GreaterOrEqual(t, len(failing), 2, "the failed message is consumed again: %+v", failing)
-	require.False(t, failing[0].OK)
-	require.True(t, failing[1].OK)
-	require.Equal(t, failing[0].Attempt+1, failing[1].Attempt, "the local retry counts an attempt: %+v", failing)
-	return repeats
-}
-
 // TestMessageTypesFIFORestart: example/producer/fifo (8 message groups of
 // 50) consumed by a FIFO push consumer group keeps every message group in
 // order across a failed-and-retried message and across a graceful restart
@@ -267,38 +64,33 @@ func TestMessageTypesFIFORestart(t *testing.T) {
 	_, err := n.Broker().CreateGroup(context.Background(), broker.Group{Name: "fifo-group", Orderly: true})
 	require.NoError(t, err)
 	p := mtParams{Endpoint: n.GRPCAddr(), Topic: "fifo-topic", Group: "fifo-group",
-		Groups: 8, PerGroup: 50, FailGroup: 5, FailSeq: 40, GateAt: 200}
-	c := startMTClient(t, "fifo-restart", p)
+		FIFOParams: clientproc.FIFOParams{Groups: 8, PerGroup: 50, FailGroup: 5, FailSeq: 40}, GateAt: 200}
+	c := clientproc.Start(t, "fifo-restart", p)
 	var gated struct{ Consumed int }
-	c.expect("gated", &gated, 2*time.Minute)
+	c.Expect("gated", &gated, 2*time.Minute)
 	n, took := restartNode(t, n, dir)
 	t.Logf("node restarted in %s with %d of %d messages consumed", took, gated.Consumed, p.Groups*p.PerGroup)
-	c.say("resume")
+	c.Say("resume")
 	resumed := time.Now()
-	var res fifoResult
-	c.expect("result", &res, 3*time.Minute)
+	var res clientproc.FIFOResult
+	c.Expect("result", &res, 3*time.Minute)
 	t.Logf("consumption finished %s after the restart", time.Since(resumed))
 	logFIFOStalls(t, res.Events)
-	repeats := requireFIFOOrder(t, res, p)
+	repeats := clientproc.RequireFIFOOrder(t, res, p.FIFOParams)
 	t.Logf("%d listener calls for %d messages (%d repeated, 1 of them the local retry)", len(res.Events), res.Sent, repeats)
-	requireNodeConsumed(t, n.Broker(), "fifo-group", "fifo-topic")
-	c.stop()
+	clientproc.RequireConsumed(t, n.Broker(), "fifo-group", "fifo-topic")
+	c.Kill()
 }
 
 // logFIFOStalls logs the gaps of over a second between listener calls
 // (the local retry of the failed message waits the 1 s backoff).
-func logFIFOStalls(t *testing.T, events []fifoEvent) {
+func logFIFOStalls(t *testing.T, events []clientproc.FIFOEvent) {
 	t.Helper()
 	for i := 1; i < len(events); i++ {
 		if gap := events[i].At.Sub(events[i-1].At); gap > time.Second {
 			t.Logf("no listener call for %s before call #%d (%+v)", gap.Round(time.Millisecond), i, events[i])
 		}
 	}
-}
-
-type delayResult struct {
-	Sent []delaySent
-	Got  []delayReceipt
 }
 
 // TestMessageTypesDelayRestart: delay messages (example/producer/delay, due
@@ -313,38 +105,21 @@ func TestMessageTypesDelayRestart(t *testing.T) {
 	require.NoError(t, err)
 	p := mtParams{Endpoint: n.GRPCAddr(), Topic: "delay-topic", Group: "delay-group",
 		Count: 3, Delay: 3 * time.Second, Spread: 250 * time.Millisecond}
-	c := startMTClient(t, "delay-restart", p)
-	var sent delayResult
-	c.expect("sent", &sent, time.Minute)
+	c := clientproc.Start(t, "delay-restart", p)
+	var sent clientproc.DelayResult
+	c.Expect("sent", &sent, time.Minute)
 	require.Len(t, sent.Sent, p.Count)
 	n, took := restartNode(t, n, dir)
 	restarted := time.Now()
 	t.Logf("node restarted in %s, %s before the first delivery time", took, sent.Sent[0].Due.Sub(restarted))
 	require.True(t, restarted.Before(sent.Sent[0].Due), "the restart ends before the messages are due")
 
-	var res delayResult
-	c.expect("result", &res, 2*time.Minute)
-	require.Len(t, res.Sent, p.Count)
-	byID := map[string][]delayReceipt{}
-	for _, g := range res.Got {
-		byID[g.ID] = append(byID[g.ID], g)
-	}
-	var late []time.Duration
-	for _, s := range res.Sent {
-		got := byID[s.ID]
-		require.Len(t, got, 1, "message %s is delivered exactly once across the restart: %+v", s.ID, got)
-		due := s.Due.Truncate(time.Millisecond) // the wire carries milliseconds
-		require.False(t, got[0].Got.Before(due), "message %s delivered %s before its delivery time", s.ID, due.Sub(got[0].Got))
-		require.WithinDuration(t, due, got[0].Stamp, time.Millisecond, "message %s carries its delivery timestamp", s.ID)
-		late = append(late, got[0].Got.Sub(s.Due))
-	}
-	t.Logf("delivered %v after their delivery time (the consumer reconnected after the restart)", late)
-	for i, l := range late {
-		// Generous: the client reconnects with gRPC's backoff after the restart.
-		require.LessOrEqual(t, l, 5*time.Second, "message %s delivered too late", res.Sent[i].ID)
-	}
-	requireNodeConsumed(t, n.Broker(), "delay-group", "delay-topic")
-	c.stop()
+	var res clientproc.DelayResult
+	c.Expect("result", &res, 2*time.Minute)
+	// Generous: the client reconnects with gRPC's backoff after the restart.
+	clientproc.RequireOnTime(t, res, p.Count, 5*time.Second)
+	clientproc.RequireConsumed(t, n.Broker(), "delay-group", "delay-topic")
+	c.Kill()
 }
 
 // TestMessageTypesTrace: one message with a key, consumed by a push
@@ -361,7 +136,7 @@ func TestMessageTypesTrace(t *testing.T) {
 	_, err := n.Broker().CreateGroup(context.Background(), broker.Group{Name: group})
 	require.NoError(t, err)
 	key := fmt.Sprintf("order-%d", time.Now().UnixNano())
-	c := startMTClient(t, "trace", mtParams{Endpoint: n.GRPCAddr(), Topic: topic, Group: group, Key: key})
+	c := clientproc.Start(t, "trace", mtParams{Endpoint: n.GRPCAddr(), Topic: topic, Group: group, Key: key})
 	var res struct {
 		Complete              bool
 		ID                    string
@@ -369,11 +144,11 @@ func TestMessageTypesTrace(t *testing.T) {
 		SentAfter, SentBefore time.Time
 		Attempts              []int32
 	}
-	c.expect("result", &res, time.Minute)
+	c.Expect("result", &res, time.Minute)
 	require.True(t, res.Complete, "delivered twice: %v", res.Attempts)
 	require.Equal(t, []int32{1, 2}, res.Attempts)
-	requireNodeConsumed(t, n.Broker(), group, topic)
-	c.stop()
+	clientproc.RequireConsumed(t, n.Broker(), group, topic)
+	c.Kill()
 	// Client ids are host@pid@index@time; the child made the producer first.
 	producerID := fmt.Sprintf("@%d@0@", res.Pid)
 	consumerID := fmt.Sprintf("@%d@1@", res.Pid)

@@ -7,26 +7,15 @@ package proxy_test
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"os"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	rmq_client "github.com/apache/rocketmq-clients/golang/v5"
-	"github.com/apache/rocketmq-clients/golang/v5/credentials"
-)
 
-const (
-	envScenario = "ORBIT_COMPAT_SCENARIO"
-	envParams   = "ORBIT_COMPAT_PARAMS"
-
-	exampleAccessKey = "xxxxxx" // any strings: authentication is off
-	exampleSecretKey = "xxxxxx"
+	"github.com/orbitmq/orbit/dataplane/internal/clientproc"
 )
 
 type compatParams struct {
@@ -38,9 +27,7 @@ type compatParams struct {
 	Producers int
 	PerProd   int
 
-	// FIFO: Groups message groups of PerGroup messages each; the consumer
-	// fails message FailSeq of message group FailGroup once.
-	Groups, PerGroup, FailGroup, FailSeq int
+	clientproc.FIFOParams
 	// Delay: Count messages, the first due Delay after sending, each next
 	// one Spread later.
 	Count         int
@@ -61,82 +48,13 @@ var scenarios = map[string]func(p compatParams) error{
 	"type-mismatch":          typeMismatch,
 }
 
-// runScenario is the child process's main.
-func runScenario(name string) int {
-	var p compatParams
-	if err := json.Unmarshal([]byte(os.Getenv(envParams)), &p); err != nil {
-		fmt.Fprintln(os.Stderr, "bad params:", err)
-		return 2
-	}
-	run, ok := scenarios[name]
-	if !ok {
-		fmt.Fprintln(os.Stderr, "unknown scenario", name)
-		return 2
-	}
-	if err := run(p); err != nil {
-		fmt.Fprintf(os.Stderr, "scenario %s: %v\n", name, err)
-		return 1
-	}
-	return 0
-}
-
-// emit reports an event to the parent test.
-func emit(event string, v any) {
-	b, _ := json.Marshal(v)
-	fmt.Printf("compat:%s %s\n", event, b)
-}
-
-// waitParent blocks until the parent closes our stdin.
-func waitParent() { _, _ = io.Copy(io.Discard, os.Stdin) }
-
-// until polls cond for up to d.
-func until(d time.Duration, what string, cond func() bool) error {
-	timeout := time.After(d)
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		select {
-		case <-timeout:
-			return fmt.Errorf("timed out waiting for %s", what)
-		case <-tick.C:
-		}
-	}
-	return nil
-}
-
-func exampleConfig(endpoint, group, namespace string) *rmq_client.Config {
-	return &rmq_client.Config{
-		Endpoint:      endpoint,
-		ConsumerGroup: group,
-		Credentials: &credentials.SessionCredentials{
-			AccessKey:    exampleAccessKey,
-			AccessSecret: exampleSecretKey,
-		},
-		NameSpace: namespace,
-	}
-}
-
-func exampleMessage(topic string, i int) *rmq_client.Message {
-	msg := &rmq_client.Message{
-		Topic: topic,
-		Body:  []byte("this is a message : " + strconv.Itoa(i)),
-	}
-	msg.SetKeys("a", "b")
-	msg.SetTag("ab")
-	return msg
-}
-
 func startProducer(p compatParams) (rmq_client.Producer, error) {
-	producer, err := rmq_client.NewProducer(exampleConfig(p.Endpoint, "", ""), rmq_client.WithTopics(p.Topic))
-	if err != nil {
-		return nil, err
-	}
-	return producer, producer.Start()
+	return clientproc.StartProducer(p.Endpoint, p.Topic)
 }
 
 // producerNormal is example/producer/normal: plaintext.
 func producerNormal(p compatParams) error {
-	producer, err := rmq_client.NewProducer(exampleConfig(p.Endpoint, "", ""), rmq_client.WithTopics(p.Topic))
+	producer, err := rmq_client.NewProducer(clientproc.ExampleConfig(p.Endpoint, "", ""), rmq_client.WithTopics(p.Topic))
 	if err != nil {
 		return err
 	}
@@ -148,7 +66,7 @@ func producerNormal(p compatParams) error {
 	defer producer.GracefulStop()
 	var ids []string
 	for i := 0; i < 10; i++ {
-		resp, err := producer.Send(context.TODO(), exampleMessage(p.Topic, i))
+		resp, err := producer.Send(context.TODO(), clientproc.ExampleMessage(p.Topic, i))
 		if err != nil {
 			return err
 		}
@@ -157,10 +75,10 @@ func producerNormal(p compatParams) error {
 		}
 	}
 	// Over the max_body_size of the server's Settings: refused locally.
-	big := exampleMessage(p.Topic, 0)
+	big := clientproc.ExampleMessage(p.Topic, 0)
 	big.Body = make([]byte, 4<<20+1)
 	_, bigErr := producer.Send(context.TODO(), big)
-	emit("result", map[string]any{"ids": ids, "bigRefused": bigErr != nil})
+	clientproc.Emit("result", map[string]any{"ids": ids, "bigRefused": bigErr != nil})
 	return nil
 }
 
@@ -179,7 +97,7 @@ func producerAsync(p compatParams) error {
 	)
 	for i := 0; i < 10; i++ {
 		wg.Add(1)
-		producer.SendAsync(context.TODO(), exampleMessage(p.Topic, i), func(ctx context.Context, resp []*rmq_client.SendReceipt, err error) {
+		producer.SendAsync(context.TODO(), clientproc.ExampleMessage(p.Topic, i), func(ctx context.Context, resp []*rmq_client.SendReceipt, err error) {
 			defer wg.Done()
 			mu.Lock()
 			defer mu.Unlock()
@@ -196,12 +114,12 @@ func producerAsync(p compatParams) error {
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
-	emit("result", map[string]any{"ids": ids})
+	clientproc.Emit("result", map[string]any{"ids": ids})
 	return nil
 }
 
 func producerUnknownTopic(p compatParams) error {
-	producer, err := rmq_client.NewProducer(exampleConfig(p.Endpoint, "", ""), rmq_client.WithTopics(p.Topic))
+	producer, err := rmq_client.NewProducer(clientproc.ExampleConfig(p.Endpoint, "", ""), rmq_client.WithTopics(p.Topic))
 	if err != nil {
 		return err
 	}
@@ -209,12 +127,12 @@ func producerUnknownTopic(p compatParams) error {
 	if err == nil {
 		return errors.New("Start succeeded for an unknown topic")
 	}
-	emit("result", map[string]any{"err": err.Error()})
+	clientproc.Emit("result", map[string]any{"err": err.Error()})
 	return nil
 }
 
 func newSimpleConsumer(p compatParams, group, topic string) (rmq_client.SimpleConsumer, error) {
-	simpleConsumer, err := rmq_client.NewSimpleConsumer(exampleConfig(p.Endpoint, group, ""),
+	simpleConsumer, err := rmq_client.NewSimpleConsumer(clientproc.ExampleConfig(p.Endpoint, group, ""),
 		rmq_client.WithSimpleAwaitDuration(5*time.Second),
 		rmq_client.WithSimpleSubscriptionExpressions(map[string]*rmq_client.FilterExpression{
 			topic: rmq_client.SUB_ALL,
@@ -245,7 +163,7 @@ func simpleConsumerScenario(p compatParams) error {
 
 	const total = 20
 	for i := 0; i < total; i++ {
-		if _, err := producer.Send(context.TODO(), exampleMessage(p.Topic, i)); err != nil {
+		if _, err := producer.Send(context.TODO(), clientproc.ExampleMessage(p.Topic, i)); err != nil {
 			return err
 		}
 	}
@@ -297,7 +215,7 @@ func simpleConsumerScenario(p compatParams) error {
 	if err := simpleConsumer.Ack(context.TODO(), again[0]); err != nil {
 		return err
 	}
-	emit("result", map[string]any{
+	clientproc.Emit("result", map[string]any{
 		"emptyErr":      fmt.Sprint(emptyErr),
 		"received":      len(got),
 		"firstAttempts": firstAttempts,
@@ -313,20 +231,14 @@ func isNotFound(err error) bool {
 	return errors.As(err, &rpc) && rpc.GetCode() == 40401
 }
 
+// startClients starts a push consumer and a producer (see
+// clientproc.StartClients).
+func startClients(p compatParams, consume func(mv *rmq_client.MessageView) rmq_client.ConsumerResult) (rmq_client.Producer, func(), error) {
+	return clientproc.StartClients(clientproc.ExampleConfig(p.Endpoint, p.Group, "xxxxxx"), p.Topic, consume) // the example's namespace
+}
+
 func startPushConsumer(p compatParams, consume func(mv *rmq_client.MessageView) rmq_client.ConsumerResult) (rmq_client.PushConsumer, error) {
-	pushConsumer, err := rmq_client.NewPushConsumer(exampleConfig(p.Endpoint, p.Group, "xxxxxx"), // the example's namespace
-		rmq_client.WithPushAwaitDuration(5*time.Second),
-		rmq_client.WithPushSubscriptionExpressions(map[string]*rmq_client.FilterExpression{
-			p.Topic: rmq_client.SUB_ALL,
-		}),
-		rmq_client.WithPushMessageListener(&rmq_client.FuncMessageListener{Consume: consume}),
-		rmq_client.WithPushConsumptionThreadCount(20),
-		rmq_client.WithPushMaxCacheMessageCount(1024),
-	)
-	if err != nil {
-		return nil, err
-	}
-	return pushConsumer, pushConsumer.Start()
+	return clientproc.StartPushConsumer(clientproc.ExampleConfig(p.Endpoint, p.Group, "xxxxxx"), p.Topic, consume) // the example's namespace
 }
 
 // pushLoad: p.Producers producers send p.PerProd messages each; one push
@@ -366,7 +278,7 @@ func pushLoad(p compatParams) error {
 			go func() {
 				defer wg.Done()
 				for j := s; j < p.PerProd; j += senders {
-					resp, err := producer.Send(context.TODO(), exampleMessage(p.Topic, i*p.PerProd+j))
+					resp, err := producer.Send(context.TODO(), clientproc.ExampleMessage(p.Topic, i*p.PerProd+j))
 					sentMu.Lock()
 					if err != nil {
 						sendErr = errors.Join(sendErr, err)
@@ -385,7 +297,7 @@ func pushLoad(p compatParams) error {
 	if sendErr != nil {
 		return sendErr
 	}
-	if err := until(3*time.Minute, "all messages", func() bool {
+	if err := clientproc.Until(3*time.Minute, "all messages", func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		return len(seen) >= total
@@ -394,10 +306,10 @@ func pushLoad(p compatParams) error {
 		defer mu.Unlock()
 		return fmt.Errorf("%w: %d of %d distinct messages", err, len(seen), total)
 	}
-	emit("received", map[string]any{"sent": len(sent)})
+	clientproc.Emit("received", map[string]any{"sent": len(sent)})
 	// The parent checks that the broker has every ack; meanwhile a
 	// redelivery would show up here.
-	waitParent()
+	clientproc.WaitParent()
 	mu.Lock()
 	defer mu.Unlock()
 	missing, dup := 0, 0
@@ -410,7 +322,7 @@ func pushLoad(p compatParams) error {
 			dup++
 		}
 	}
-	emit("result", map[string]any{"sent": len(sent), "distinct": len(seen), "deliveries": deliveries.Load(), "missing": missing, "duplicated": dup})
+	clientproc.Emit("result", map[string]any{"sent": len(sent), "distinct": len(seen), "deliveries": deliveries.Load(), "missing": missing, "duplicated": dup})
 	return nil
 }
 
@@ -420,7 +332,7 @@ func pushLoad(p compatParams) error {
 func pushRetryDLQ(p compatParams) error {
 	var mu sync.Mutex
 	var attempts []int32
-	pushConsumer, err := startPushConsumer(p, func(mv *rmq_client.MessageView) rmq_client.ConsumerResult {
+	producer, stop, err := startClients(p, func(mv *rmq_client.MessageView) rmq_client.ConsumerResult {
 		mu.Lock()
 		defer mu.Unlock()
 		attempts = append(attempts, mv.GetDeliveryAttempt())
@@ -429,18 +341,13 @@ func pushRetryDLQ(p compatParams) error {
 	if err != nil {
 		return err
 	}
-	defer pushConsumer.GracefulStop()
-	producer, err := startProducer(p)
-	if err != nil {
-		return err
-	}
-	defer producer.GracefulStop()
-	resp, err := producer.Send(context.TODO(), exampleMessage(p.Topic, 7))
+	defer stop()
+	resp, err := producer.Send(context.TODO(), clientproc.ExampleMessage(p.Topic, 7))
 	if err != nil {
 		return err
 	}
 
-	if err := until(time.Minute, "a second delivery", func() bool {
+	if err := clientproc.Until(time.Minute, "a second delivery", func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		return len(attempts) >= 2
@@ -451,7 +358,7 @@ func pushRetryDLQ(p compatParams) error {
 	// after the second nack's backoff; until then the route is unknown.
 	var reader rmq_client.SimpleConsumer
 	var startErr error
-	if err := until(time.Minute, "the dead-letter topic", func() bool {
+	if err := clientproc.Until(time.Minute, "the dead-letter topic", func() bool {
 		reader, startErr = newSimpleConsumer(p, p.DLQReader, "%DLQ%"+p.Group)
 		return startErr == nil
 	}); err != nil {
@@ -475,7 +382,7 @@ func pushRetryDLQ(p compatParams) error {
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	emit("result", map[string]any{
+	clientproc.Emit("result", map[string]any{
 		"sent": resp[0].MessageID, "attempts": attempts, "dead": len(dead),
 		"deadID": dead[0].GetMessageId(), "deadBody": string(dead[0].GetBody()), "deadTopic": dead[0].GetTopic(),
 	})
@@ -499,21 +406,12 @@ func errText(err error) string {
 	return err.Error()
 }
 
-// fifoEvent is one call of a FIFO consumer's listener; events are kept in
-// call order.
-type fifoEvent struct {
-	Group, Seq int // message group fifo-<Group>, message Seq of it
-	ID         string
-	Attempt    int32
-	OK         bool // the listener returned SUCCESS
-}
-
 // fifoListener records every consumption and fails one chosen message once.
 type fifoListener struct {
 	failGroup, failSeq int
 
 	mu       sync.Mutex
-	events   []fifoEvent
+	events   []clientproc.FIFOEvent
 	consumed map[[2]int]bool
 	failed   bool
 }
@@ -523,11 +421,7 @@ func newFIFOListener(failGroup, failSeq int) *fifoListener {
 }
 
 func (l *fifoListener) consume(mv *rmq_client.MessageView) rmq_client.ConsumerResult {
-	e := fifoEvent{Group: -1, Seq: -1, ID: mv.GetMessageId(), Attempt: mv.GetDeliveryAttempt(), OK: true}
-	if g := mv.GetMessageGroup(); g != nil {
-		_, _ = fmt.Sscanf(*g, "fifo-%d", &e.Group)
-	}
-	_, _ = fmt.Sscanf(string(mv.GetBody()), "this is a message : %d", &e.Seq)
+	e := clientproc.NewFIFOEvent(mv)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if e.Group == l.failGroup && e.Seq == l.failSeq && !l.failed {
@@ -559,57 +453,29 @@ func (l *fifoListener) result(sent int, complete bool) map[string]any {
 // a FIFO group (example/consumer/push_consumer) that fails one message once.
 func producerFIFO(p compatParams) error {
 	l := newFIFOListener(p.FailGroup, p.FailSeq)
-	pushConsumer, err := startPushConsumer(p, l.consume)
+	producer, stop, err := startClients(p, l.consume)
 	if err != nil {
 		return err
 	}
-	defer pushConsumer.GracefulStop()
-	producer, err := startProducer(p)
-	if err != nil {
+	defer stop()
+	if err := clientproc.SendFIFO(producer, p.Topic, p.Groups, p.PerGroup); err != nil {
 		return err
-	}
-	defer producer.GracefulStop()
-	for i := 0; i < p.PerGroup; i++ {
-		for g := 0; g < p.Groups; g++ {
-			msg := exampleMessage(p.Topic, i)
-			msg.SetMessageGroup(fmt.Sprintf("fifo-%d", g))
-			if _, err := producer.Send(context.TODO(), msg); err != nil {
-				return fmt.Errorf("send message %d of fifo-%d: %w", i, g, err)
-			}
-		}
 	}
 	total := p.Groups * p.PerGroup
-	err = until(time.Minute, "every FIFO message consumed", func() bool { return l.count() >= total })
-	emit("result", l.result(total, err == nil))
-	waitParent()
+	err = clientproc.Until(time.Minute, "every FIFO message consumed", func() bool { return l.count() >= total })
+	clientproc.Emit("result", l.result(total, err == nil))
+	clientproc.WaitParent()
 	return nil
-}
-
-// delaySent is a delay message as sent; delayReceipt one delivery of it.
-type delaySent struct {
-	ID           string
-	Due          time.Time // the delivery timestamp the producer set
-	RecallHandle string
-}
-
-type delayReceipt struct {
-	ID      string
-	Got     time.Time // when the listener was called
-	Stamp   time.Time // the delivery timestamp the message carries
-	Attempt int32
 }
 
 // delayRecorder is a push consumer's listener that records every delivery.
 type delayRecorder struct {
 	mu  sync.Mutex
-	got []delayReceipt
+	got []clientproc.DelayReceipt
 }
 
 func (r *delayRecorder) consume(mv *rmq_client.MessageView) rmq_client.ConsumerResult {
-	d := delayReceipt{ID: mv.GetMessageId(), Got: time.Now(), Attempt: mv.GetDeliveryAttempt()}
-	if ts := mv.GetDeliveryTimestamp(); ts != nil {
-		d.Stamp = *ts
-	}
+	d := clientproc.NewDelayReceipt(mv)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.got = append(r.got, d)
@@ -632,10 +498,10 @@ func (r *delayRecorder) received(ids ...string) int {
 	return n
 }
 
-func (r *delayRecorder) receipts() []delayReceipt {
+func (r *delayRecorder) receipts() []clientproc.DelayReceipt {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return append([]delayReceipt(nil), r.got...)
+	return append([]clientproc.DelayReceipt(nil), r.got...)
 }
 
 // duplicateWindow is how long a scenario keeps listening after the last
@@ -647,38 +513,28 @@ const duplicateWindow = time.Second
 // a push consumer.
 func producerDelay(p compatParams) error {
 	r := &delayRecorder{}
-	pushConsumer, err := startPushConsumer(p, r.consume)
+	producer, stop, err := startClients(p, r.consume)
 	if err != nil {
 		return err
 	}
-	defer pushConsumer.GracefulStop()
-	producer, err := startProducer(p)
+	defer stop()
+	sent, err := clientproc.SendDelayed(producer, p.Topic, p.Count, p.Delay, p.Spread)
 	if err != nil {
 		return err
 	}
-	defer producer.GracefulStop()
-	var sent []delaySent
 	var ids []string
-	for i := 0; i < p.Count; i++ {
-		msg := exampleMessage(p.Topic, i)
-		due := time.Now().Add(p.Delay + time.Duration(i)*p.Spread)
-		msg.SetDelayTimestamp(due)
-		resp, err := producer.Send(context.TODO(), msg)
-		if err != nil {
-			return fmt.Errorf("send delay message %d: %w", i, err)
-		}
-		sent = append(sent, delaySent{ID: resp[0].MessageID, Due: due, RecallHandle: resp[0].RecallHandle})
-		ids = append(ids, resp[0].MessageID)
+	for _, s := range sent {
+		ids = append(ids, s.ID)
 	}
-	emit("sent", map[string]any{"sent": sent})
-	err = until(p.Delay+time.Duration(p.Count)*p.Spread+30*time.Second, "every delay message", func() bool {
+	clientproc.Emit("sent", map[string]any{"sent": sent})
+	err = clientproc.Until(p.Delay+time.Duration(p.Count)*p.Spread+30*time.Second, "every delay message", func() bool {
 		return r.received(ids...) == len(ids)
 	})
 	if err == nil {
 		time.Sleep(duplicateWindow) // an observation window, not a synchronization
 	}
-	emit("result", map[string]any{"sent": sent, "got": r.receipts()})
-	waitParent()
+	clientproc.Emit("result", map[string]any{"sent": sent, "got": r.receipts()})
+	clientproc.WaitParent()
 	return nil
 }
 
@@ -688,16 +544,11 @@ func producerDelay(p compatParams) error {
 // tried with a made-up handle, and tried on a message that already fired.
 func producerDelayRecall(p compatParams) error {
 	r := &delayRecorder{}
-	pushConsumer, err := startPushConsumer(p, r.consume)
+	producer, stop, err := startClients(p, r.consume)
 	if err != nil {
 		return err
 	}
-	defer pushConsumer.GracefulStop()
-	producer, err := startProducer(p)
-	if err != nil {
-		return err
-	}
-	defer producer.GracefulStop()
+	defer stop()
 	var ids, handles []string
 	for i := 1; i <= 3; i++ {
 		deliveryTime := time.Now().Add(p.Delay)
@@ -716,7 +567,7 @@ func producerDelayRecall(p compatParams) error {
 	recalled, recallErr := producer.Recall(context.Background(), p.Topic, handles[0])
 	_, againErr := producer.Recall(context.Background(), p.Topic, handles[0])
 	_, bogusErr := producer.Recall(context.Background(), p.Topic, "djEgbm8tc3VjaC1oYW5kbGU")
-	err = until(p.Delay+30*time.Second, "the messages not recalled", func() bool { return r.received(ids[1:]...) == 2 })
+	err = clientproc.Until(p.Delay+30*time.Second, "the messages not recalled", func() bool { return r.received(ids[1:]...) == 2 })
 	var firedErr error
 	if err == nil {
 		_, firedErr = producer.Recall(context.Background(), p.Topic, handles[1])
@@ -727,14 +578,14 @@ func producerDelayRecall(p compatParams) error {
 	for _, d := range r.receipts() {
 		got[d.ID]++
 	}
-	emit("result", map[string]any{
+	clientproc.Emit("result", map[string]any{
 		"ids": ids, "handles": handles, "recalled": recalled, "recallErr": errText(recallErr),
 		"againErr": errText(againErr), "againCode": errCode(againErr),
 		"bogusErr": errText(bogusErr), "bogusCode": errCode(bogusErr),
 		"firedErr": errText(firedErr), "firedCode": errCode(firedErr), "firedTried": err == nil,
 		"got": got,
 	})
-	waitParent()
+	clientproc.WaitParent()
 	return nil
 }
 
@@ -766,7 +617,7 @@ func producerTransaction(p compatParams) error {
 		return err
 	}
 	defer pushConsumer.GracefulStop()
-	producer, err := rmq_client.NewProducer(exampleConfig(p.Endpoint, "", ""),
+	producer, err := rmq_client.NewProducer(clientproc.ExampleConfig(p.Endpoint, "", ""),
 		rmq_client.WithTransactionChecker(&rmq_client.TransactionChecker{
 			Check: func(msg *rmq_client.MessageView) rmq_client.TransactionResolution {
 				mu.Lock()
@@ -810,7 +661,7 @@ func producerTransaction(p compatParams) error {
 		sent = append(sent, s)
 	}
 	lastSend := time.Now()
-	err = until(30*time.Second, "the committed messages", func() bool {
+	err = clientproc.Until(30*time.Second, "the committed messages", func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		n := 0
@@ -832,15 +683,15 @@ func producerTransaction(p compatParams) error {
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	emit("result", map[string]any{"complete": err == nil, "sent": sent, "got": got, "checked": checked})
-	waitParent()
+	clientproc.Emit("result", map[string]any{"complete": err == nil, "sent": sent, "got": got, "checked": checked})
+	clientproc.WaitParent()
 	return nil
 }
 
 // typeMismatch sends a NORMAL message to a FIFO topic (p.Topic) and a FIFO
 // message to a NORMAL topic (p.Topic2).
 func typeMismatch(p compatParams) error {
-	producer, err := rmq_client.NewProducer(exampleConfig(p.Endpoint, "", ""), rmq_client.WithTopics(p.Topic, p.Topic2))
+	producer, err := rmq_client.NewProducer(clientproc.ExampleConfig(p.Endpoint, "", ""), rmq_client.WithTopics(p.Topic, p.Topic2))
 	if err != nil {
 		return err
 	}
@@ -848,11 +699,11 @@ func typeMismatch(p compatParams) error {
 		return err
 	}
 	defer producer.GracefulStop()
-	_, normalToFIFO := producer.Send(context.TODO(), exampleMessage(p.Topic, 0))
-	fifo := exampleMessage(p.Topic2, 1)
+	_, normalToFIFO := producer.Send(context.TODO(), clientproc.ExampleMessage(p.Topic, 0))
+	fifo := clientproc.ExampleMessage(p.Topic2, 1)
 	fifo.SetMessageGroup("fifo")
 	_, fifoToNormal := producer.Send(context.TODO(), fifo)
-	emit("result", map[string]any{
+	clientproc.Emit("result", map[string]any{
 		"normalToFIFO": errText(normalToFIFO), "normalToFIFOCode": errCode(normalToFIFO),
 		"fifoToNormal": errText(fifoToNormal), "fifoToNormalCode": errCode(fifoToNormal),
 	})
