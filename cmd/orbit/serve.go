@@ -2,13 +2,17 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 	"time"
 
@@ -18,6 +22,11 @@ import (
 	"github.com/orbitmq/orbit/controlplane/api"
 	"github.com/orbitmq/orbit/controlplane/audit"
 	"github.com/orbitmq/orbit/controlplane/idempotency"
+	"github.com/orbitmq/orbit/controlplane/instances"
+	"github.com/orbitmq/orbit/controlplane/provision"
+	"github.com/orbitmq/orbit/controlplane/provision/kube"
+	"github.com/orbitmq/orbit/controlplane/provision/local"
+	"github.com/orbitmq/orbit/controlplane/reconciler"
 	"github.com/orbitmq/orbit/iam"
 	"github.com/orbitmq/orbit/iam/iamdb"
 	"github.com/orbitmq/orbit/migrations"
@@ -34,6 +43,7 @@ type serveFlags struct {
 	refreshTokenTTL time.Duration
 	shutdownTimeout time.Duration
 	log             logFlags
+	reconcile       reconcileFlags
 }
 
 func newServeCmd() *cobra.Command {
@@ -60,6 +70,14 @@ postgres:// URL to use PostgreSQL, which several replicas can share.`,
 	fl.DurationVar(&f.accessTokenTTL, "access-token-ttl", iam.DefaultConfig().AccessTokenTTL, "lifetime of session access tokens")
 	fl.DurationVar(&f.refreshTokenTTL, "refresh-token-ttl", iam.DefaultConfig().RefreshTokenTTL, "lifetime of session refresh tokens")
 	fl.DurationVar(&f.shutdownTimeout, "shutdown-timeout", 15*time.Second, "how long to let in-flight requests finish on SIGTERM")
+	fl.BoolVar(&f.reconcile.enabled, "reconcile", true, "run the reconciler, which starts, stops and deletes instances (false: serve the API only)")
+	fl.StringVar(&f.reconcile.dir, "instances-dir", "", "directory of the local provisioner's instances: their data, logs and state (default <data-dir>/instances)")
+	fl.StringVar(&f.reconcile.provisioner, "provisioner", "local", "where instances run: local (child processes of this executable) or kubernetes (StatefulSets; see deploy/kubernetes)")
+	fl.StringVar(&f.reconcile.kube.Namespace, "kube-namespace", "", "kubernetes provisioner: namespace of the instances")
+	fl.StringVar(&f.reconcile.kube.Image, "kube-image", kube.DefaultImage(version), "kubernetes provisioner: image of the instances' nodes")
+	fl.StringVar(&f.reconcile.kube.StorageClass, "kube-storage-class", "", "kubernetes provisioner: storage class of the data volumes (default: the cluster's)")
+	fl.StringVar(&f.reconcile.kube.Kubeconfig, "kubeconfig", "", "kubernetes provisioner: kubeconfig file (default: the in-cluster service account)")
+	fl.StringVar(&f.reconcile.kube.EndpointTemplate, "kube-endpoint-template", "", "kubernetes provisioner: client address of an instance, with {id}, {name}, {namespace} (default: its Service)")
 	f.log.register(cmd)
 	bindEnv(cmd)
 	return cmd
@@ -91,9 +109,10 @@ func runServe(cmd *cobra.Command, f serveFlags) error {
 	if err != nil {
 		return fmt.Errorf("load console: %w", err)
 	}
+	insts := instances.NewService(instances.NewStore(db), instances.DefaultConfig(), log.With("component", "instances"))
 	srv := api.New(api.Config{Version: version, CookieSecure: f.secureCookies, TrustedProxies: f.trustedProxies}, api.Deps{
 		DB: db, IAM: ids, Audit: audit.NewStore(db), Idempotency: idempotency.NewStore(db),
-		Console: consoleHandler, Log: log,
+		Instances: insts, Console: consoleHandler, Log: log,
 	})
 
 	ln, err := net.Listen("tcp", f.listen)
@@ -110,6 +129,12 @@ func runServe(cmd *cobra.Command, f serveFlags) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- httpSrv.Serve(ln) }()
+	stopReconciler, err := startReconciler(ctx, f, db, log)
+	if err != nil {
+		_ = httpSrv.Close()
+		return err
+	}
+	defer stopReconciler()
 
 	// One write, so that whoever watches the output sees the banner whole.
 	url := consoleURL(ln.Addr())
@@ -173,4 +198,67 @@ func consoleURL(addr net.Addr) string {
 		host = "127.0.0.1"
 	}
 	return "http://" + net.JoinHostPort(host, port) + "/"
+}
+
+type reconcileFlags struct {
+	enabled     bool
+	dir         string
+	provisioner string
+	kube        kube.Config
+}
+
+// startReconciler runs the reconciler with the local provisioner: instances
+// are `orbit node` processes of this executable under --instances-dir. They
+// run in their own sessions and outlive `orbit serve`; the next start adopts
+// them. The returned function stops the loop (releasing its leases) and
+// leaves the nodes running.
+func startReconciler(ctx context.Context, f serveFlags, db *gorm.DB, log *slog.Logger) (func(), error) {
+	if !f.reconcile.enabled {
+		log.Info("reconciler disabled")
+		return func() {}, nil
+	}
+	dir := f.reconcile.dir
+	if dir == "" {
+		dir = filepath.Join(f.dataDir, "instances")
+	}
+	var prov provision.Provisioner
+	switch f.reconcile.provisioner {
+	case "local":
+		pcfg := local.DefaultConfig()
+		pcfg.Dir, pcfg.Log = dir, log
+		p, err := local.New(pcfg)
+		if err != nil {
+			return nil, err
+		}
+		prov = p
+	case "kubernetes":
+		p, err := kube.New(f.reconcile.kube)
+		if err != nil {
+			return nil, fmt.Errorf("kubernetes provisioner: %w", err)
+		}
+		prov, dir = p, "namespace "+f.reconcile.kube.Namespace
+	default:
+		return nil, fmt.Errorf("--provisioner %q: want local or kubernetes", f.reconcile.provisioner)
+	}
+	host, _ := os.Hostname()
+	suffix := make([]byte, 4)
+	_, _ = rand.Read(suffix)
+	loop := &reconciler.Loop{
+		DB: db, Provisioner: prov, Log: log,
+		Owner: fmt.Sprintf("%s/%d/%s", host, os.Getpid(), hex.EncodeToString(suffix)),
+		Specs: instances.NewStore(db).GetSpec,
+	}
+	lctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- loop.Run(lctx) }()
+	log.Info("reconciler started", "provisioner", f.reconcile.provisioner, "instances", dir, "owner", loop.Owner)
+	return func() {
+		cancel()
+		if err := <-done; err != nil {
+			log.Error("reconciler", "err", err)
+		}
+		if c, ok := prov.(io.Closer); ok {
+			_ = c.Close() // the local provisioner stops supervising; nodes keep running
+		}
+	}, nil
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/orbitmq/orbit/controlplane/api"
 	"github.com/orbitmq/orbit/controlplane/audit"
 	"github.com/orbitmq/orbit/controlplane/idempotency"
+	"github.com/orbitmq/orbit/controlplane/instances"
 	"github.com/orbitmq/orbit/iam"
 	"github.com/orbitmq/orbit/iam/iamdb"
 	"github.com/orbitmq/orbit/migrations/dbtest"
@@ -64,7 +65,8 @@ func newEnv(t *testing.T, db *gorm.DB) *testEnv {
 	svc := iam.NewService(iamdb.New(db), cfg, log)
 	require.NoError(t, svc.EnsureSigningKey(t.Context()))
 	srv := api.New(api.Config{Version: "test"}, api.Deps{
-		DB: db, IAM: svc, Audit: audit.NewStore(db), Idempotency: idempotency.NewStore(db), Log: log,
+		DB: db, IAM: svc, Audit: audit.NewStore(db), Idempotency: idempotency.NewStore(db),
+		Instances: instances.NewService(instances.NewStore(db), instances.DefaultConfig(), log), Log: log,
 	})
 	ts := httptest.NewServer(srv)
 	t.Cleanup(ts.Close)

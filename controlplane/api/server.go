@@ -20,6 +20,7 @@ import (
 
 	"github.com/orbitmq/orbit/controlplane/audit"
 	"github.com/orbitmq/orbit/controlplane/idempotency"
+	"github.com/orbitmq/orbit/controlplane/instances"
 	"github.com/orbitmq/orbit/iam"
 )
 
@@ -40,27 +41,29 @@ type Config struct {
 	TrustedProxies []string
 }
 
-// Deps are the parts the API is built on. DB, IAM, Audit and Idempotency may
+// Deps are the parts the API is built on. DB, IAM, Audit, Idempotency and Instances may
 // be nil only when the server is built to render the OpenAPI document.
 type Deps struct {
 	DB          *gorm.DB
 	IAM         *iam.Service
 	Audit       *audit.Store
 	Idempotency *idempotency.Store
+	Instances   *instances.Service
 	Console     http.Handler // serves everything outside /api; may be nil
 	Log         *slog.Logger
 }
 
 // Server is the HTTP handler of `orbit serve`.
 type Server struct {
-	cfg    Config
-	db     *gorm.DB
-	iam    *iam.Service
-	audit  *audit.Store
-	idem   *idempotency.Store
-	log    *slog.Logger
-	engine *gin.Engine
-	api    huma.API
+	cfg       Config
+	db        *gorm.DB
+	iam       *iam.Service
+	audit     *audit.Store
+	idem      *idempotency.Store
+	instances *instances.Service
+	log       *slog.Logger
+	engine    *gin.Engine
+	api       huma.API
 }
 
 // New builds the router with every route registered.
@@ -75,7 +78,7 @@ func New(cfg Config, deps Deps) *Server {
 	huma.DefaultArrayNullable = false
 	gin.SetMode(gin.ReleaseMode)
 
-	s := &Server{cfg: cfg, db: deps.DB, iam: deps.IAM, audit: deps.Audit, idem: deps.Idempotency, log: log}
+	s := &Server{cfg: cfg, db: deps.DB, iam: deps.IAM, audit: deps.Audit, idem: deps.Idempotency, instances: deps.Instances, log: log}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
@@ -108,7 +111,7 @@ func New(cfg Config, deps Deps) *Server {
 	hc.SchemasPath = ""
 	hc.CreateHooks = nil // no $schema links in bodies: plain JSON for clients
 	hc.Transformers = []huma.Transformer{stampProblem}
-	hc.Info.Description = "Orbit control plane: accounts, users, API tokens, audit log; instances, topics and groups come next."
+	hc.Info.Description = "Orbit control plane: accounts, users, API tokens, audit log, the spec catalogue and instances; topics and groups come next."
 	hc.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
 		bearerScheme: {Type: "http", Scheme: "bearer", Description: "A session access token (JWT) or an API token (orbit_…)."},
 	}
@@ -120,6 +123,7 @@ func New(cfg Config, deps Deps) *Server {
 	s.registerUsers()
 	s.registerTokens()
 	s.registerAudit()
+	s.registerInstances()
 	return s
 }
 

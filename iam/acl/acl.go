@@ -19,16 +19,20 @@ const (
 	TokensRead  Action = "tokens:read"
 	TokensWrite Action = "tokens:write"
 	AuditRead   Action = "audit:read"
+	// InstancesRead covers the spec catalogue and the account's instances;
+	// InstancesWrite creating, changing, starting, stopping and deleting them.
+	InstancesRead  Action = "instances:read"
+	InstancesWrite Action = "instances:write"
 )
 
 // Actions lists every action, for tables and documentation.
-var Actions = []Action{AccountRead, UsersRead, UsersWrite, TokensRead, TokensWrite, AuditRead}
+var Actions = []Action{AccountRead, UsersRead, UsersWrite, TokensRead, TokensWrite, AuditRead, InstancesRead, InstancesWrite}
 
 // Each role's set includes everything the role below it may do; building
 // them cumulatively keeps that ordering true when an action is added.
 var (
-	viewerActions    = set(AccountRead, UsersRead)
-	developerActions = union(viewerActions, TokensRead, TokensWrite)
+	viewerActions    = set(AccountRead, UsersRead, InstancesRead)
+	developerActions = union(viewerActions, TokensRead, TokensWrite, InstancesWrite)
 	adminActions     = union(developerActions, UsersWrite, AuditRead)
 )
 

@@ -13,9 +13,9 @@ func TestAuthorizeTable(t *testing.T) {
 	// allowed[role] lists exactly the actions the role may perform; every
 	// other action must be forbidden.
 	allowed := map[string][]acl.Action{
-		"viewer":    {acl.AccountRead, acl.UsersRead},
-		"developer": {acl.AccountRead, acl.UsersRead, acl.TokensRead, acl.TokensWrite},
-		"admin":     {acl.AccountRead, acl.UsersRead, acl.TokensRead, acl.TokensWrite, acl.UsersWrite, acl.AuditRead},
+		"viewer":    {acl.AccountRead, acl.UsersRead, acl.InstancesRead},
+		"developer": {acl.AccountRead, acl.UsersRead, acl.TokensRead, acl.TokensWrite, acl.InstancesRead, acl.InstancesWrite},
+		"admin":     {acl.AccountRead, acl.UsersRead, acl.TokensRead, acl.TokensWrite, acl.UsersWrite, acl.AuditRead, acl.InstancesRead, acl.InstancesWrite},
 		"owner":     acl.Actions,
 		"":          nil,
 		"root":      nil,

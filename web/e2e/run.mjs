@@ -10,7 +10,7 @@
 //   CHROMIUM=/usr/bin/chromium HEADED=1 npm run e2e
 import { spawn } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -194,11 +194,11 @@ async function main() {
       await shot('users');
     });
 
-    await step('the placeholder pages say what comes later', async () => {
+    await step('a new account has no instances; billing is still a placeholder', async () => {
       await page.getByRole('menuitem', { name: 'Instances' }).click();
       await page.waitForURL(/\/instances$/);
-      await page.getByText('Coming in a later release').waitFor();
-      await shot('instances');
+      await page.getByText('No instances yet').waitFor();
+      await shot('instances-empty');
       await page.getByRole('menuitem', { name: 'Usage & Bills' }).click();
       await page.waitForURL(/\/billing$/);
       await page.getByText('Coming in a later release').waitFor();
@@ -331,6 +331,88 @@ async function main() {
       await row.waitFor({ state: 'detached' });
       const r = await fetch(`${server.base}/api/v1/me`, { headers: { Authorization: `Bearer ${secret}` } });
       assert(r.status === 401, `a revoked token answered ${r.status}`);
+    });
+
+    const instanceName = `e2e-${stamp.slice(-6)}`;
+    let endpoint = '';
+
+    await step('create an instance in the wizard', async () => {
+      await page.getByRole('menuitem', { name: 'Instances' }).click();
+      await page.waitForURL(/\/instances$/);
+      await page.getByRole('button', { name: 'Create instance' }).first().click();
+      await page.waitForURL(/\/instances\/new$/);
+      // The smallest spec starts chosen.
+      const chosen = page.locator('.ant-table-row-selected');
+      await chosen.waitFor();
+      assert(/\/ month/.test(await chosen.innerText()), 'the spec table shows a monthly price');
+      await shot('instance-create-spec');
+      await page.getByRole('button', { name: 'Next' }).click();
+      await page.getByLabel('Instance name').fill(instanceName);
+      assert((await page.getByLabel('Message retention (hours)').inputValue()) === '72', 'retention defaults to 72 h');
+      await page.getByText('Synchronous', { exact: true }).click();
+      await page.getByRole('button', { name: 'Next' }).click();
+      const price = page.getByTestId('review-price');
+      await price.waitFor();
+      assert(/\$[\d,.]+ \/ month/.test(await price.innerText()), `review shows a monthly price: ${await price.innerText()}`);
+      await shot('instance-create-review');
+      await page.getByRole('button', { name: 'Create instance' }).click();
+      await page.waitForURL((u) => /\/instances\/[^/]+$/.test(u.pathname) && !u.pathname.endsWith('/new'));
+      await page.getByTestId('instance-name').getByText(instanceName).waitFor();
+    });
+
+    await step('the instance becomes RUNNING by itself', async () => {
+      // The reconciler starts a real `orbit node`; the page polls on its own.
+      await page.getByTestId('instance-status').first().getByText('Running').waitFor({ timeout: 45_000 });
+      endpoint = (await page.getByTestId('instance-endpoint').first().innerText()).trim();
+      assert(/^[\w.\-[\]:]+:\d+$/.test(endpoint), `endpoint looks like host:port: ${endpoint}`);
+      await page.getByTestId('snippet-go').getByText(`Endpoint: "${endpoint}"`).waitFor();
+      await shot('instance-running');
+    });
+
+    await step('the endpoint accepts connections and copies to the clipboard', async () => {
+      const i = endpoint.lastIndexOf(':');
+      const host = endpoint.slice(0, i).replace(/^\[|\]$/g, '');
+      await new Promise((ok, fail) => {
+        const sock = connect({ host, port: Number(endpoint.slice(i + 1)) }, () => {
+          sock.end();
+          ok();
+        });
+        sock.setTimeout(5000, () => sock.destroy(new Error(`connecting to ${endpoint} timed out`)));
+        sock.on('error', fail);
+      });
+      const copy = page.getByRole('button', { name: 'Copy endpoint' }).first();
+      await copy.click();
+      await page.locator('[aria-label="Copy endpoint"][data-copy-state="copied"]').first().waitFor();
+      const clip = await page.evaluate(() => navigator.clipboard.readText());
+      assert(clip === endpoint, `the clipboard holds the endpoint: ${clip}`);
+    });
+
+    await step('the list shows the instance running', async () => {
+      await page.getByRole('menuitem', { name: 'Instances' }).click();
+      await page.waitForURL(/\/instances$/);
+      const row = page.getByRole('row').filter({ hasText: instanceName });
+      await row.getByText('Running').waitFor();
+      await row.getByText(endpoint).waitFor();
+      await shot('instances');
+      await row.getByRole('link', { name: instanceName }).click();
+      await page.getByTestId('instance-name').getByText(instanceName).waitFor();
+    });
+
+    await step('deleting needs the name typed, then the instance goes away', async () => {
+      await page.getByRole('button', { name: 'Delete' }).click();
+      const dialog = page.getByRole('dialog').filter({ hasText: `Delete “${instanceName}”?` });
+      const del = dialog.getByRole('button', { name: 'Delete instance' });
+      await del.waitFor();
+      assert(await del.isDisabled(), 'Delete is disabled before the name is typed');
+      await dialog.getByLabel('Instance name to confirm').fill(instanceName.slice(0, -1));
+      assert(await del.isDisabled(), 'Delete stays disabled for a wrong name');
+      await dialog.getByLabel('Instance name to confirm').fill(instanceName);
+      await page.waitForTimeout(300); // let the dialog finish zooming in for the picture
+      await shot('instance-delete-confirm');
+      await del.click();
+      await page.waitForURL(/\/instances$/);
+      await page.getByRole('row').filter({ hasText: instanceName }).waitFor({ state: 'detached', timeout: 45_000 });
+      await page.getByText('No instances yet').waitFor();
     });
 
     await step('no errors in the browser console', async () => {

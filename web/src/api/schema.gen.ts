@@ -104,6 +104,95 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/instances": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List instances
+         * @description Instances of the caller's account, by id, including those being deleted.
+         */
+        get: operations["listInstances"];
+        put?: never;
+        /**
+         * Create an instance
+         * @description Records a new instance and returns it in CREATING; poll GET until it is RUNNING. Needs developer.
+         */
+        post: operations["createInstance"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/instances/{instanceId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get an instance */
+        get: operations["getInstance"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete an instance
+         * @description Deletes the instance and all its messages. It is returned in DELETING and disappears once its resources are gone.
+         */
+        delete: operations["deleteInstance"];
+        options?: never;
+        head?: never;
+        /**
+         * Update an instance
+         * @description Renames an instance or changes its remark, message retention or spec. Retention and spec changes are applied to the node: a RUNNING instance becomes UPDATING.
+         */
+        patch: operations["updateInstance"];
+        trace?: never;
+    };
+    "/api/v1/instances/{instanceId}/start": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start an instance
+         * @description Starts a STOPPED or FAILED instance; it is returned in STARTING.
+         */
+        post: operations["startInstance"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/instances/{instanceId}/stop": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Stop an instance
+         * @description Stops a RUNNING (or FAILED) instance and keeps its messages; it is returned in STOPPING.
+         */
+        post: operations["stopInstance"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/me": {
         parameters: {
             query?: never;
@@ -116,6 +205,26 @@ export interface paths {
          * @description The calling user, their account and role.
          */
         get: operations["getMe"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/specs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List instance specs
+         * @description The catalogue of instance specs with their limits and prices, in display order.
+         */
+        get: operations["listSpecs"];
         put?: never;
         post?: never;
         delete?: never;
@@ -249,6 +358,22 @@ export interface components {
             items: components["schemas"]["AuditEvent"][];
             nextPageToken?: string;
         };
+        CreateInstanceRequest: {
+            /**
+             * @description sync (default) acknowledges a send once it is on disk; async once it is in memory.
+             * @enum {string}
+             */
+            flushMode?: "sync" | "async";
+            instanceName: string;
+            /**
+             * Format: int64
+             * @description How long messages are kept; 72 if absent.
+             */
+            messageRetentionHours?: number;
+            remark?: string;
+            /** @description A specCode from GET /specs. */
+            specCode: string;
+        };
         CreateTokenRequest: {
             /**
              * Format: date-time
@@ -278,6 +403,32 @@ export interface components {
         FieldError: {
             field: string;
             message: string;
+        };
+        Instance: {
+            /** Format: date-time */
+            createdAt: string;
+            /** @description host:port for RocketMQ clients; absent until the instance has run. */
+            endpoint?: string;
+            /** @enum {string} */
+            flushMode: "sync" | "async";
+            instanceId: string;
+            instanceName: string;
+            /** Format: int64 */
+            messageRetentionHours: number;
+            remark: string;
+            /** @description The instance's spec, for convenience. */
+            spec?: components["schemas"]["Spec"];
+            specCode: string;
+            /** @enum {string} */
+            status: "CREATING" | "RUNNING" | "UPDATING" | "STOPPING" | "STOPPED" | "STARTING" | "DELETING" | "FAILED";
+            /** @description Why the instance FAILED, or what a transitional status waits for. */
+            statusReason?: string;
+            /** Format: date-time */
+            updatedAt: string;
+        };
+        InstanceList: {
+            items: components["schemas"]["Instance"][];
+            nextPageToken?: string;
         };
         LoginRequest: {
             email: string;
@@ -318,6 +469,50 @@ export interface components {
             /** @description At least 10 characters, not a common password. */
             password: string;
         };
+        Spec: {
+            /** @enum {string} */
+            edition: "standard" | "professional";
+            /** Format: int64 */
+            maxGroups: number;
+            /** Format: int64 */
+            maxTopics: number;
+            /**
+             * Format: int64
+             * @description Peak messages per second, sends plus receives, in 4 KB units.
+             */
+            maxTps: number;
+            /**
+             * Format: double
+             * @description USD per GB-hour of storage beyond storageGb.
+             */
+            pricePerGbHour: number;
+            /**
+             * Format: double
+             * @description USD per hour the instance exists.
+             */
+            pricePerHour: number;
+            /**
+             * Format: double
+             * @description USD per million requests beyond the spec.
+             */
+            pricePerMillionRequests: number;
+            /**
+             * Format: double
+             * @description USD for a 730-hour month.
+             */
+            pricePerMonth: number;
+            /** @example rmq.s2.2xlarge */
+            specCode: string;
+            /**
+             * Format: int64
+             * @description Storage included in the hourly price.
+             */
+            storageGb: number;
+        };
+        SpecList: {
+            items: components["schemas"]["Spec"][];
+            nextPageToken?: string;
+        };
         Token: {
             /** Format: date-time */
             createdAt: string;
@@ -335,6 +530,13 @@ export interface components {
         TokenList: {
             items: components["schemas"]["Token"][];
             nextPageToken?: string;
+        };
+        UpdateInstanceRequest: {
+            instanceName?: string;
+            /** Format: int64 */
+            messageRetentionHours?: number;
+            remark?: string;
+            specCode?: string;
         };
         UpdateUserRequest: {
             name?: string;
@@ -541,6 +743,235 @@ export interface operations {
             };
         };
     };
+    listInstances: {
+        parameters: {
+            query?: {
+                /** @description Items per page. */
+                pageSize?: number;
+                /** @description The nextPageToken of the previous page. */
+                pageToken?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InstanceList"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    createInstance: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A unique key per create; a retry with the same key and body returns the first result instead of creating twice. */
+                "Idempotency-Key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateInstanceRequest"];
+            };
+        };
+        responses: {
+            /** @description Accepted */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Instance"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getInstance: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                instanceId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Instance"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    deleteInstance: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                instanceId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Accepted */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Instance"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    updateInstance: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                instanceId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateInstanceRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Instance"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    startInstance: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                instanceId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Accepted */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Instance"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    stopInstance: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                instanceId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Accepted */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Instance"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     getMe: {
         parameters: {
             query?: never;
@@ -557,6 +988,40 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Me"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listSpecs: {
+        parameters: {
+            query?: {
+                /** @description Items per page. */
+                pageSize?: number;
+                /** @description The nextPageToken of the previous page. */
+                pageToken?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SpecList"];
                 };
             };
             /** @description Error */

@@ -23,3 +23,10 @@ export type Role = User['role'];
 
 export type AuditQuery = NonNullable<paths['/api/v1/auditEvents']['get']['parameters']['query']>;
 export type AuditFilters = Omit<AuditQuery, 'pageSize' | 'pageToken'>;
+
+export type Spec = Schemas['Spec'];
+export type Instance = Schemas['Instance'];
+export type InstanceStatus = Instance['status'];
+export type FlushMode = Instance['flushMode'];
+export type CreateInstanceBody = Schemas['CreateInstanceRequest'];
+export type UpdateInstanceBody = Schemas['UpdateInstanceRequest'];

@@ -3,6 +3,8 @@ import { AuditLogPage } from '../features/audit/AuditLogPage';
 import { LoginPage } from '../features/auth/LoginPage';
 import { SignupPage } from '../features/auth/SignupPage';
 import { UsagePage } from '../features/billing/UsagePage';
+import { CreateInstancePage } from '../features/instances/CreateInstancePage';
+import { InstanceDetailPage } from '../features/instances/InstanceDetailPage';
 import { InstancesPage } from '../features/instances/InstancesPage';
 import { TokensPage } from '../features/tokens/TokensPage';
 import { UsersPage } from '../features/users/UsersPage';
@@ -26,6 +28,8 @@ export const routes: RouteObject[] = [
         children: [
           { index: true, element: <Navigate to="/instances" replace /> },
           { path: '/instances', element: <InstancesPage /> },
+          { path: '/instances/new', element: <CreateInstancePage /> },
+          { path: '/instances/:instanceId', element: <InstanceDetailPage /> },
           { path: '/billing', element: <UsagePage /> },
           { path: '/access', element: <Navigate to="/access/users" replace /> },
           { path: '/access/users', element: <UsersPage /> },

@@ -18,7 +18,9 @@ export type Permission =
   | 'users:write'
   | 'tokens:read'
   | 'tokens:write'
-  | 'audit:read';
+  | 'audit:read'
+  | 'instances:read'
+  | 'instances:write';
 
 const minimum: Record<Permission, RoleName> = {
   'users:read': 'viewer',
@@ -26,6 +28,8 @@ const minimum: Record<Permission, RoleName> = {
   'tokens:read': 'developer',
   'tokens:write': 'developer',
   'audit:read': 'admin',
+  'instances:read': 'viewer',
+  'instances:write': 'developer',
 };
 
 export function can(role: string | undefined, permission: Permission): boolean {

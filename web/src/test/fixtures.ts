@@ -1,4 +1,4 @@
-import type { Account, SessionResponse, Token, User } from '../api/types';
+import type { Account, Instance, SessionResponse, Spec, Token, User } from '../api/types';
 
 export const account: Account = { id: 'acc_1', name: 'Acme Streaming', createdAt: '2026-11-01T10:00:00Z' };
 
@@ -26,6 +26,39 @@ export function token(over: Partial<Token> = {}): Token {
     prefix: 'orb_ab12',
     role: 'developer',
     createdAt: '2026-11-02T10:00:00Z',
+    ...over,
+  };
+}
+
+export function spec(over: Partial<Spec> = {}): Spec {
+  return {
+    specCode: 'rmq.s1.small',
+    edition: 'standard',
+    maxTps: 1000,
+    maxTopics: 50,
+    maxGroups: 100,
+    storageGb: 100,
+    pricePerHour: 0.1,
+    pricePerMonth: 73,
+    pricePerMillionRequests: 0.5,
+    pricePerGbHour: 0.0002,
+    ...over,
+  };
+}
+
+export function instance(over: Partial<Instance> = {}): Instance {
+  return {
+    instanceId: 'ins_1',
+    instanceName: 'orders',
+    specCode: 'rmq.s1.small',
+    status: 'RUNNING',
+    messageRetentionHours: 72,
+    flushMode: 'async',
+    remark: '',
+    endpoint: '127.0.0.1:18081',
+    createdAt: '2026-11-21T10:00:00Z',
+    updatedAt: '2026-11-21T10:00:00Z',
+    spec: spec(),
     ...over,
   };
 }

@@ -4,3 +4,5 @@ export const meKey = ['me'] as const;
 export const usersKey = ['users'] as const;
 export const tokensKey = ['tokens'] as const;
 export const auditKey = ['auditEvents'] as const;
+export const instancesKey = ['instances'] as const;
+export const specsKey = ['specs'] as const;
