@@ -95,31 +95,64 @@ func (s *segment) zeroFrom(pos, size int64) (int64, error) {
 	buf := make([]byte, chunk)
 	zeros := make([]byte, chunk)
 	var last int64 = -1
-	for p := pos; p < size; p += chunk {
-		n := min(chunk, size-p)
-		if err := s.readAt(buf[:n], p); err != nil {
-			return 0, fmt.Errorf("read segment %d at %d: %w", s.base, p, err)
+	fd := int(s.f.Fd())
+	for from := pos; from < size; {
+		// Segments are sparse past what was ever reserved for writes: only
+		// data regions can hold bytes to clear, and skipping the holes keeps
+		// recovery of a mostly empty 1 GiB segment from reading all of it.
+		start, end := dataRegion(fd, from, size)
+		if start >= end {
+			break
 		}
-		if isZero(buf[:n]) {
-			continue
-		}
-		for i := n - 1; i >= 0; i-- {
-			if buf[i] != 0 {
-				last = p + i
-				break
+		for p := start; p < end; p += chunk {
+			n := min(chunk, end-p)
+			if err := s.readAt(buf[:n], p); err != nil {
+				return 0, fmt.Errorf("read segment %d at %d: %w", s.base, p, err)
+			}
+			if isZero(buf[:n]) {
+				continue
+			}
+			for i := n - 1; i >= 0; i-- {
+				if buf[i] != 0 {
+					last = p + i
+					break
+				}
+			}
+			if _, err := s.f.WriteAt(zeros[:n], p); err != nil {
+				return 0, fmt.Errorf("zero segment %d at %d: %w", s.base, p, err)
 			}
 		}
-		if _, err := s.f.WriteAt(zeros[:n], p); err != nil {
-			return 0, fmt.Errorf("zero segment %d at %d: %w", s.base, p, err)
-		}
+		from = end
 	}
-	if err := unix.Fdatasync(int(s.f.Fd())); err != nil {
+	if err := unix.Fdatasync(fd); err != nil {
 		return 0, fmt.Errorf("sync segment %d: %w", s.base, err)
 	}
 	if last < 0 {
 		return 0, nil
 	}
 	return last + 1 - pos, nil
+}
+
+// dataRegion returns the next region of [from, size) that may hold data
+// (SEEK_DATA/SEEK_HOLE); start >= end when only holes are left. A file
+// system without hole reporting makes it the whole rest, which is correct,
+// only slower.
+func dataRegion(fd int, from, size int64) (start, end int64) {
+	start, err := unix.Seek(fd, from, unix.SEEK_DATA)
+	switch {
+	case errors.Is(err, unix.ENXIO):
+		return size, size // nothing but holes after from
+	case err != nil:
+		return from, size
+	}
+	if start >= size {
+		return size, size
+	}
+	end, err = unix.Seek(fd, start, unix.SEEK_HOLE)
+	if err != nil || end > size {
+		end = size
+	}
+	return start, end
 }
 
 // reserve gives [0, end) of the file disk blocks ahead of writes, so that
