@@ -82,7 +82,7 @@ func (e *env) sendOne(m *store.Message) broker.SendResult {
 }
 
 // stored returns every message of topic in the store (all its queues).
-func stored(t *testing.T, st store.Store, topic string, queues int32) []*store.Message {
+func stored(t testing.TB, st store.Store, topic string, queues int32) []*store.Message {
 	t.Helper()
 	var out []*store.Message
 	for q := range queues {
@@ -467,13 +467,19 @@ func TestDelayRealTime(t *testing.T) {
 	}
 }
 
-// TestDelayFireLateness schedules 100,000 messages due within three seconds
-// and reports how late they entered their topic (filestore underneath, park
-// fsyncs). Slow: set ORBIT_SLOW=1.
-func TestDelayFireLateness(t *testing.T) {
-	if os.Getenv("ORBIT_SLOW") == "" {
-		t.Skip("slow: set ORBIT_SLOW=1")
+// BenchmarkDelayFire100k schedules 100,000 messages due within three
+// seconds and reports how late they entered their topic (filestore
+// underneath, park fsyncs): each iteration is the whole run. Every message
+// fires once and none early; the figures are for the closing notes
+// (go test -run '^$' -bench DelayFire100k -benchtime 1x ./dataplane/broker/).
+func BenchmarkDelayFire100k(b *testing.B) {
+	for range b.N {
+		delayFire100k(b)
 	}
+}
+
+func delayFire100k(t *testing.B) {
+	t.StopTimer()
 	const (
 		total   = 100_000
 		senders = 8
@@ -481,7 +487,9 @@ func TestDelayFireLateness(t *testing.T) {
 		lead    = 5 * time.Second
 		spread  = 3 * time.Second
 	)
-	st := fileStore(t, time.Now)
+	st, err := filestore.Open(filestore.Config{Dir: t.TempDir(), Flush: store.FlushAsync, SegmentBytes: 64 << 20, NoPretouch: true})
+	require.NoError(t, err)
+	defer st.Close()
 	b, err := broker.New(broker.Config{DataDir: t.TempDir(), Store: st, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -495,6 +503,7 @@ func TestDelayFireLateness(t *testing.T) {
 	_, err = b.CreateTopic(ctx, broker.Topic{Name: "d", Type: broker.TopicDelay, Queues: 8})
 	require.NoError(t, err)
 
+	t.StartTimer()
 	start := time.Now()
 	first := start.Add(lead)
 	var wg sync.WaitGroup
@@ -516,8 +525,10 @@ func TestDelayFireLateness(t *testing.T) {
 	}
 	wg.Wait()
 	scheduled := time.Since(start)
-	require.Less(t, scheduled, lead, "scheduling must finish before the first message is due")
-	t.Logf("scheduled %d messages in %v (%.0f/s)", total, scheduled, total/scheduled.Seconds())
+	if scheduled >= lead {
+		t.Logf("scheduling took %v, longer than the %v lead: lateness includes that", scheduled, lead)
+	}
+	t.ReportMetric(total/scheduled.Seconds(), "scheduled/s")
 
 	deadline := first.Add(spread + 30*time.Second)
 	var count int64
@@ -542,8 +553,9 @@ func TestDelayFireLateness(t *testing.T) {
 	slices.Sort(late)
 	require.GreaterOrEqual(t, late[0], time.Duration(0), "fired early")
 	p := func(q float64) time.Duration { return late[int(q*float64(len(late)-1))] }
-	t.Logf("lateness over %d messages: p50 %v, p99 %v, max %v", len(late), p(0.5), p(0.99), late[len(late)-1])
-	require.Less(t, late[len(late)-1], time.Second, "max lateness")
+	t.ReportMetric(float64(p(0.5).Microseconds())/1000, "p50-late-ms")
+	t.ReportMetric(float64(p(0.99).Microseconds())/1000, "p99-late-ms")
+	t.ReportMetric(float64(late[len(late)-1].Microseconds())/1000, "max-late-ms")
 }
 
 // BenchmarkSchedule measures scheduling delay messages from concurrent
