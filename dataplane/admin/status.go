@@ -35,6 +35,9 @@ func (s *Server) toStatus(ctx context.Context, op string, about subject, err err
 	case errors.Is(err, broker.ErrInvalidArgument), errors.Is(err, broker.ErrTypeMismatch), errors.Is(err, broker.ErrBadFilter):
 		// The broker words these for the caller ("invalid argument: ...").
 		return status.Error(codes.InvalidArgument, err.Error())
+	case errors.Is(err, broker.ErrQuotaExceeded):
+		// The broker words the limit ("the instance allows 10 topics").
+		return status.Error(codes.ResourceExhausted, err.Error())
 	case errors.Is(err, broker.ErrClosed), errors.Is(err, store.ErrClosed):
 		return status.Error(codes.Unavailable, "the node is shutting down")
 	case errors.Is(err, context.Canceled):

@@ -31,6 +31,7 @@ func TestToStatus(t *testing.T) {
 		{broker.ErrTopicExists, codes.AlreadyExists, `topic "orders" already exists`},
 		{broker.ErrGroupExists, codes.AlreadyExists, `consumer group "billing" already exists`},
 		{fmt.Errorf("%w: queues must be 1..64", broker.ErrInvalidArgument), codes.InvalidArgument, "queues must be 1..64"},
+		{fmt.Errorf("create topic %q: %w: the instance allows 10 topics", "orders", broker.ErrQuotaExceeded), codes.ResourceExhausted, "the instance allows 10 topics"},
 		{broker.ErrClosed, codes.Unavailable, "shutting down"},
 		{fmt.Errorf("append: %w", store.ErrClosed), codes.Unavailable, "shutting down"},
 		{context.Canceled, codes.Canceled, "canceled"},

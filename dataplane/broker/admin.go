@@ -28,7 +28,22 @@ func (b *Broker) CreateTopic(ctx context.Context, t Topic) (Topic, error) {
 	if _, ok := b.topics[t.Name]; ok {
 		return Topic{}, fmt.Errorf("create topic %q: %w", t.Name, ErrTopicExists)
 	}
+	if limit := b.cfg.MaxTopics; limit > 0 && b.userTopicsLocked() >= limit {
+		return Topic{}, fmt.Errorf("create topic %q: %w: the instance allows %d topics", t.Name, ErrQuotaExceeded, limit)
+	}
 	return b.createTopicLocked(t)
+}
+
+// userTopicsLocked counts the topics that count against Config.MaxTopics:
+// all but the broker's own. Callers hold mu.
+func (b *Broker) userTopicsLocked() int {
+	n := 0
+	for name := range b.topics {
+		if !isSystemTopic(name) {
+			n++
+		}
+	}
+	return n
 }
 
 func (b *Broker) createTopicLocked(t Topic) (Topic, error) {
@@ -155,6 +170,9 @@ func (b *Broker) CreateGroup(ctx context.Context, g Group) (Group, error) {
 	}
 	if _, ok := b.groups[g.Name]; ok {
 		return Group{}, fmt.Errorf("create group %q: %w", g.Name, ErrGroupExists)
+	}
+	if limit := b.cfg.MaxGroups; limit > 0 && len(b.groups) >= limit {
+		return Group{}, fmt.Errorf("create group %q: %w: the instance allows %d consumer groups", g.Name, ErrQuotaExceeded, limit)
 	}
 	now := b.now().UTC()
 	g.CreatedAt, g.UpdatedAt = now, now

@@ -36,6 +36,10 @@ var (
 	// ErrUnsupported: a message kind whose delivery semantics this node
 	// does not implement yet; refused rather than delivered wrongly.
 	ErrUnsupported = errors.New("not supported by this node yet")
+	// ErrQuotaExceeded: creating the topic or group would pass the
+	// instance's limit (Config.MaxTopics, Config.MaxGroups). It is wrapped
+	// with the limit, worded for the user.
+	ErrQuotaExceeded = errors.New("quota exceeded")
 
 	// ErrBodyEmpty and ErrBodyTooLarge refine ErrInvalidArgument (errors
 	// carrying them match both) so the proxy can answer MESSAGE_BODY_EMPTY
@@ -144,6 +148,13 @@ type Config struct {
 
 	// Tracer records message traces; nil turns tracing off.
 	Tracer trace.Recorder
+
+	// MaxTopics and MaxGroups are the instance's limits on topics and
+	// consumer groups users create (0 = unlimited). Topics the broker makes
+	// itself (%DLQ%..., %RETRY%..., RMQ_SYS_...) neither count nor are
+	// ever refused.
+	MaxTopics int
+	MaxGroups int
 }
 
 // DefaultConfig returns production defaults; DataDir and Store have none.
@@ -240,6 +251,9 @@ func (c Config) Validate() error {
 	}
 	if c.TxnCheckMax < 0 {
 		errs = append(errs, errors.New("broker config: TxnCheckMax must be positive"))
+	}
+	if c.MaxTopics < 0 || c.MaxGroups < 0 {
+		errs = append(errs, errors.New("broker config: MaxTopics and MaxGroups must not be negative (0: unlimited)"))
 	}
 	for name, d := range map[string]time.Duration{
 		"DefaultInvisible": c.DefaultInvisible, "CheckpointInterval": c.CheckpointInterval,

@@ -39,6 +39,16 @@ var (
 	reservedGroupPrefixes = []string{"CID_RMQ_SYS_", retryPrefix, dlqPrefix}
 )
 
+// isSystemTopic reports a topic the broker makes or reserves for itself,
+// which users cannot create and which does not count against MaxTopics.
+func isSystemTopic(name string) bool {
+	if reservedTopics[name] {
+		return true
+	}
+	_, ok := hasPrefixFold(name, reservedTopicPrefixes)
+	return ok
+}
+
 func validateName(kind, name string, maxLen int) error {
 	switch {
 	case name == "":

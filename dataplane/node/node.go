@@ -92,6 +92,13 @@ type Config struct {
 	// default, needing nothing from clients.
 	Trace bool
 
+	// The instance's limits (0 = unlimited). MaxTopics and MaxGroups bound
+	// what users create on the broker (all, broker); MaxTPS bounds sent plus
+	// received messages per second at the proxy (all, proxy).
+	MaxTopics int
+	MaxGroups int
+	MaxTPS    int
+
 	Version string
 	Log     *slog.Logger
 }
@@ -189,6 +196,14 @@ func (c Config) Validate() error {
 	if c.TxnCheckMax < 0 {
 		errs = append(errs, errors.New("--txn-check-max must not be negative (0: the default)"))
 	}
+	for _, l := range []struct {
+		flag string
+		v    int
+	}{{"--max-topics", c.MaxTopics}, {"--max-groups", c.MaxGroups}, {"--max-tps", c.MaxTPS}} {
+		if l.v < 0 {
+			errs = append(errs, fmt.Errorf("%s must not be negative (0: unlimited)", l.flag))
+		}
+	}
 	return errors.Join(errs...)
 }
 
@@ -265,6 +280,7 @@ func Start(ctx context.Context, cfg Config) (_ *Node, retErr error) {
 	if role != RoleBroker {
 		if n.proxy, err = proxy.New(proxy.Config{
 			Broker: pb, Routes: namesrv.New(), Advertise: cfg.Advertise, Log: log.With("component", "proxy"), Metrics: reg,
+			MaxTPS: cfg.MaxTPS,
 		}); err != nil {
 			return nil, fmt.Errorf("start proxy: %w", err)
 		}
@@ -371,6 +387,8 @@ func (n *Node) openBroker(reg *prometheus.Registry) error {
 		TxnCheckInterval:    cfg.TxnCheckInterval,
 		TxnCheckMaxInterval: cfg.TxnCheckMaxInterval,
 		TxnCheckMax:         cfg.TxnCheckMax,
+		MaxTopics:           cfg.MaxTopics,
+		MaxGroups:           cfg.MaxGroups,
 	}); err != nil {
 		return fmt.Errorf("open broker: %w", err)
 	}

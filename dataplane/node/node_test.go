@@ -51,6 +51,10 @@ func TestConfigValidate(t *testing.T) {
 		{"negative txn check interval", func(c *node.Config) { c.TxnCheckInterval = -time.Second }, false},
 		{"negative txn check max interval", func(c *node.Config) { c.TxnCheckMaxInterval = -time.Second }, false},
 		{"negative txn check max", func(c *node.Config) { c.TxnCheckMax = -1 }, false},
+		{"instance limits", func(c *node.Config) { c.MaxTopics, c.MaxGroups, c.MaxTPS = 10, 20, 1000 }, true},
+		{"negative max topics", func(c *node.Config) { c.MaxTopics = -1 }, false},
+		{"negative max groups", func(c *node.Config) { c.MaxGroups = -1 }, false},
+		{"negative max tps", func(c *node.Config) { c.MaxTPS = -1 }, false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -76,6 +80,14 @@ func TestDefaultConfigBrokerSettings(t *testing.T) {
 		MaxDelay: -1, TxnCheckMax: -1}.Validate()
 	require.ErrorContains(t, err, "--max-delay must not be negative")
 	require.ErrorContains(t, err, "--txn-check-max must not be negative")
+}
+
+func TestConfigValidateLimits(t *testing.T) {
+	err := node.Config{Roles: node.RoleAll, DataDir: "d", AdminAddr: "a", GRPCAddr: "g", AdminToken: "t", Flush: store.FlushSync,
+		MaxTopics: -1, MaxGroups: -2, MaxTPS: -3}.Validate()
+	require.ErrorContains(t, err, "--max-topics must not be negative")
+	require.ErrorContains(t, err, "--max-groups must not be negative")
+	require.ErrorContains(t, err, "--max-tps must not be negative")
 }
 
 func TestDataDirIsLocked(t *testing.T) {

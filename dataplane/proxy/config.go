@@ -106,6 +106,11 @@ type Config struct {
 	// transaction checks and pushes them to producers (1 s). The broker
 	// decides when a check is due; this only bounds how late it goes out.
 	TxnCheckPeriod time.Duration
+	// MaxTPS is the instance's message rate: sent plus received messages
+	// per second (0 = unlimited). A send beyond it is refused with
+	// TOO_MANY_REQUESTS and stores nothing; a receive returns fewer
+	// messages, or waits within its long poll, instead of failing.
+	MaxTPS int
 }
 
 // DefaultConfig returns a Config with every default filled in but Broker.
@@ -167,6 +172,9 @@ func (c *Config) Validate() error {
 	}
 	if c.MinPoll > c.MaxPoll || c.MinInvisible > c.MaxInvisible {
 		return errors.New("proxy config: a minimum exceeds its maximum")
+	}
+	if c.MaxTPS < 0 {
+		return errors.New("proxy config: MaxTPS must not be negative (0: unlimited)")
 	}
 	if c.TxnCheckPeriod < 0 {
 		return errors.New("proxy config: TxnCheckPeriod must not be negative")

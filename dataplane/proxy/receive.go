@@ -178,7 +178,45 @@ func (s *Server) receive(ctx context.Context, clientID string, req *v2.ReceiveMe
 	if err != nil {
 		return nil, err
 	}
-	return s.longPoll(ctx, rr, time.Now().Add(poll))
+	until := time.Now().Add(poll)
+	if s.tps == nil {
+		return s.longPoll(ctx, rr, until)
+	}
+	n, err := s.awaitTokens(ctx, until)
+	if n == 0 {
+		return nil, err
+	}
+	rr.MaxMessages = min(rr.MaxMessages, n)
+	ds, err := s.longPoll(ctx, rr, until)
+	s.tps.charge(len(ds))
+	return ds, err
+}
+
+// awaitTokens waits, at most until the poll ends, for the rate limit
+// (Config.MaxTPS) to allow at least one message, and returns how many it
+// allows now. A throttled receive is answered like an empty one: 0 and nil
+// when the poll ran out or the server is stopping.
+func (s *Server) awaitTokens(ctx context.Context, until time.Time) (int, error) {
+	for {
+		n, wait := s.tps.available()
+		if n > 0 {
+			return n, nil
+		}
+		left := time.Until(until)
+		if left <= 0 {
+			return 0, nil
+		}
+		t := time.NewTimer(min(wait, left))
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return 0, ctx.Err()
+		case <-s.stopping:
+			t.Stop()
+			return 0, nil
+		}
+	}
 }
 
 // longPoll asks the broker until it has messages or the poll ends. The broker

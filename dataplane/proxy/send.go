@@ -64,6 +64,9 @@ func (s *Server) sendMessage(ctx context.Context, clientID string, msgs []*v2.Me
 		}
 		out = append(out, sm)
 	}
+	if s.tps != nil && !s.tps.take(len(out)) {
+		return nil, reject(v2.Code_TOO_MANY_REQUESTS, "instance allows %d messages per second (sends plus receives); retry later", s.cfg.MaxTPS)
+	}
 	results, err := s.cfg.Broker.Send(ctx, out)
 	if err != nil {
 		return nil, err

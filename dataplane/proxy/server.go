@@ -44,6 +44,7 @@ type Server struct {
 	clients   *registry
 	grpc      *grpc.Server
 	txnRR     atomic.Uint64 // rotates transaction checks among a topic's producers
+	tps       *tpsBucket    // nil: no rate limit (Config.MaxTPS 0)
 
 	bgOnce   sync.Once
 	bgCtx    context.Context // background loops; canceled by Stop
@@ -65,6 +66,9 @@ func New(cfg Config) (*Server, error) {
 		routes:   cfg.Routes,
 		log:      cfg.Log,
 		stopping: make(chan struct{}),
+	}
+	if cfg.MaxTPS > 0 {
+		s.tps = newTPSBucket(cfg.MaxTPS, cfg.Now)
 	}
 	if cfg.Advertise != "" {
 		ep, err := parseEndpoints([]string{cfg.Advertise})

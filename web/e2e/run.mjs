@@ -218,6 +218,8 @@ async function main() {
       await Promise.all(tabs.map((t) => t.goto('/access/users')));
       for (const t of tabs) await t.getByTestId('user-email').getByText(email).waitFor();
       await Promise.all(tabs.map((t) => t.close()));
+      // The clipboard API needs a focused document: give focus back.
+      await page.bringToFront();
       await page.reload();
       await page.getByTestId('user-email').getByText(email).waitFor();
     });
@@ -254,6 +256,7 @@ async function main() {
       await shown.getByText('Copy this token now').waitFor();
       secret = (await shown.getByTestId('token-secret').innerText()).trim();
       assert(secret.length >= 20, `secret looks too short: ${secret.length} chars`);
+      await page.bringToFront(); // the clipboard needs a focused document
       await shown.getByRole('button', { name: 'Copy token' }).click();
       await shown.getByText('Copied', { exact: true }).waitFor();
       const clip = await page.evaluate(() => navigator.clipboard.readText());

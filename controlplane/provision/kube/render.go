@@ -231,6 +231,10 @@ func (c Config) Render(spec provision.NodeSpec) (Objects, error) {
 		{Name: "ORBIT_NODE_HTTP_ADDR", Value: fmt.Sprintf("0.0.0.0:%d", PortHTTP)},
 		{Name: "ORBIT_NODE_FLUSH", Value: flush},
 		{Name: "ORBIT_NODE_RETENTION_HOURS", Value: strconv.Itoa(spec.RetentionHours)},
+		// The spec's limits, enforced by the node (0 = unlimited).
+		{Name: "ORBIT_NODE_MAX_TOPICS", Value: strconv.Itoa(max(spec.MaxTopics, 0))},
+		{Name: "ORBIT_NODE_MAX_GROUPS", Value: strconv.Itoa(max(spec.MaxGroups, 0))},
+		{Name: "ORBIT_NODE_MAX_TPS", Value: strconv.Itoa(max(spec.MaxTPS, 0))},
 		{Name: "ORBIT_NODE_ADMIN_TOKEN", ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
 			LocalObjectReference: corev1.LocalObjectReference{Name: secretName(id)},
 			Key:                  secretKey,

@@ -295,6 +295,9 @@ func (p *Provisioner) Apply(ctx context.Context, spec provision.NodeSpec) (provi
 	if spec.RetentionHours < 0 {
 		return provision.Observed{}, errors.New("apply: retention hours must not be negative")
 	}
+	if spec.MaxTopics < 0 || spec.MaxGroups < 0 || spec.MaxTPS < 0 {
+		return provision.Observed{}, errors.New("apply: instance limits must not be negative (0: unlimited)")
+	}
 	e, err := p.get(spec.InstanceID)
 	if err != nil {
 		return provision.Observed{}, err
@@ -322,6 +325,7 @@ func (p *Provisioner) Apply(ctx context.Context, spec provision.NodeSpec) (provi
 	e.st.Generation = spec.Generation
 	e.st.Flush = spec.Flush
 	e.st.RetentionHours = spec.RetentionHours
+	e.st.MaxTopics, e.st.MaxGroups, e.st.MaxTPS = spec.MaxTopics, spec.MaxGroups, spec.MaxTPS
 	if e.st.AdminToken != spec.AdminToken {
 		e.closeClientLocked()
 	}
@@ -694,6 +698,9 @@ func (p *Provisioner) start(e *entry) (*proc, error) {
 		"--http-addr", "",
 		"--flush", e.st.Flush,
 		"--retention-hours", strconv.Itoa(e.st.RetentionHours),
+		"--max-topics", strconv.Itoa(e.st.MaxTopics),
+		"--max-groups", strconv.Itoa(e.st.MaxGroups),
+		"--max-tps", strconv.Itoa(e.st.MaxTPS),
 	}
 	if err := os.MkdirAll(dataDir(e.dir), 0o700); err != nil {
 		return nil, fmt.Errorf("create data directory: %w", err)

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/orbitmq/orbit/controlplane/provision"
 	"github.com/orbitmq/orbit/controlplane/provision/local"
@@ -54,6 +56,9 @@ func runNode() int {
 	fs.StringVar(&cfg.HTTPAddr, "http-addr", "", "")
 	flush := fs.String("flush", "sync", "")
 	fs.IntVar(&cfg.RetentionHours, "retention-hours", 0, "")
+	fs.IntVar(&cfg.MaxTopics, "max-topics", 0, "")
+	fs.IntVar(&cfg.MaxGroups, "max-groups", 0, "")
+	fs.IntVar(&cfg.MaxTPS, "max-tps", 0, "")
 	if err := fs.Parse(os.Args[2:]); err != nil {
 		return 2
 	}
@@ -176,7 +181,9 @@ func TestLocalApplyRunsNodeAndStopKeepsData(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, provision.PhaseAbsent, obs.Phase)
 
-	obs, err = p.Apply(ctx, spec("i1", 1))
+	limited := spec("i1", 1)
+	limited.MaxTopics, limited.MaxGroups, limited.MaxTPS = 1, 2, 500
+	obs, err = p.Apply(ctx, limited)
 	require.NoError(t, err)
 	require.Contains(t, []provision.Phase{provision.PhaseStarting, provision.PhaseRunning}, obs.Phase)
 	obs = waitPhase(t, p, "i1", provision.PhaseRunning)
@@ -196,6 +203,10 @@ func TestLocalApplyRunsNodeAndStopKeepsData(t *testing.T) {
 	require.NotContains(t, string(cmdline), token)
 	require.Contains(t, string(cmdline), "--retention-hours\x0024")
 	require.Contains(t, string(cmdline), "--flush\x00async")
+	require.Contains(t, string(cmdline), "--max-topics\x001\x00--max-groups\x002\x00--max-tps\x00500")
+	// The node enforces the spec's limits.
+	_, err = c.CreateTopic(ctx, &adminpb.CreateTopicRequest{Name: "payments"})
+	require.Equal(t, codes.ResourceExhausted, status.Code(err), "%v", err)
 
 	// Apply again with the same generation is a no-op.
 	_, err = p.Apply(ctx, spec("i1", 1))
@@ -351,6 +362,8 @@ func TestLocalRejectsBadInput(t *testing.T) {
 	require.ErrorContains(t, err, "admin token")
 	_, err = p.Apply(t.Context(), provision.NodeSpec{InstanceID: "i1", AdminToken: token, Flush: "sometimes"})
 	require.ErrorContains(t, err, "flush")
+	_, err = p.Apply(t.Context(), provision.NodeSpec{InstanceID: "i1", AdminToken: token, MaxTopics: -1})
+	require.ErrorContains(t, err, "must not be negative")
 	_, err = local.New(local.Config{})
 	require.Error(t, err)
 }

@@ -28,6 +28,9 @@ type state struct {
 	Generation     int64     `json:"generation"`
 	Flush          string    `json:"flush"`
 	RetentionHours int       `json:"retentionHours"`
+	MaxTopics      int       `json:"maxTopics"`
+	MaxGroups      int       `json:"maxGroups"`
+	MaxTPS         int       `json:"maxTps"`
 	AdminToken     string    `json:"adminToken"`
 	Restarts       int       `json:"restarts"`
 	StartedAt      time.Time `json:"startedAt"`

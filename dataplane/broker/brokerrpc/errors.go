@@ -38,6 +38,7 @@ var sentinels = []struct {
 	{"broker.ErrInvalidArgument", broker.ErrInvalidArgument, codes.InvalidArgument},
 	{"broker.ErrClosed", broker.ErrClosed, codes.Unavailable},
 	{"broker.ErrUnsupported", broker.ErrUnsupported, codes.Unimplemented},
+	{"broker.ErrQuotaExceeded", broker.ErrQuotaExceeded, codes.ResourceExhausted},
 	{"store.ErrTooLarge", store.ErrTooLarge, codes.InvalidArgument},
 	{"store.ErrInvalidMessage", store.ErrInvalidMessage, codes.InvalidArgument},
 	{"store.ErrNotFound", store.ErrNotFound, codes.NotFound},
