@@ -58,6 +58,8 @@ to schedule a fixed number, e.g. 100000).`,
 	fl.StringVar(&f.cfg.Endpoint, "endpoint", "", "RocketMQ endpoint of a running node (default: start one)")
 	fl.StringVar(&f.adminAddr, "admin-addr", "", "admin address of that node, to create the topic and group")
 	fl.StringVar(&f.adminToken, "admin-token", "", "admin token of that node")
+	fl.StringVar(&f.cfg.AccessKey, "access-key", "", "access key the clients sign requests with (a node started by bench needs none)")
+	fl.StringVar(&f.cfg.SecretKey, "secret-key", "", "secret key of --access-key")
 	fl.StringVar(&f.cfg.Topic, "topic", f.cfg.Topic, "topic to send to (created if an admin address is known)")
 	fl.StringVar(&f.cfg.Group, "group", f.cfg.Group, "consumer group of the consumers")
 	fl.Int32Var(&f.queues, "queues", 8, "queues of the topic when it is created")
@@ -216,7 +218,7 @@ func startBenchNode(ctx context.Context, flush string, extra []string) (*benchNo
 	_, _ = rand.Read(tok)
 	n := &benchNode{dir: dir, token: hex.EncodeToString(tok)}
 	args := []string{"node", "--data-dir", dir, "--grpc-addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0",
-		"--http-addr", "", "--flush", flush, "--log-level", "warn"}
+		"--http-addr", "", "--flush", flush, "--log-level", "warn", "--allow-anonymous"}
 	n.cmd = exec.CommandContext(ctx, exe, append(args, extra...)...)
 	n.cmd.Env = append(os.Environ(), "ORBIT_NODE_ADMIN_TOKEN="+n.token) // not on the command line, where ps would show it
 	n.cmd.Stderr = os.Stderr

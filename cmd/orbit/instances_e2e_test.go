@@ -160,10 +160,10 @@ func pidAlive(pid int) bool {
 
 // runBenchAgainst sends and receives n messages through endpoint with the
 // official client, in its own process (the client has data races).
-func runBenchAgainst(t *testing.T, endpoint, topic, group string, n int) benchReport {
+func runBenchAgainst(t *testing.T, endpoint, topic, group, accessKey, secretKey string, n int) benchReport {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "bench", "--endpoint", endpoint, "--topic", topic, "--group", group,
-		"--messages", fmt.Sprint(n), "--producers", "1", "--consumers", "1", "--size", "64", "--output", "json")
+		"--access-key", accessKey, "--secret-key", secretKey, "--messages", fmt.Sprint(n), "--producers", "1", "--consumers", "1", "--size", "64", "--output", "json")
 	cmd.Env = append(os.Environ(), runAsOrbitEnv+"=1", "GORACE=exitcode=0 log_path="+t.TempDir()+"/race",
 		"rocketmq.client.logRoot="+t.TempDir(), "rocketmq.client.logLevel=error")
 	cmd.Stderr = os.Stderr
@@ -237,7 +237,17 @@ func TestInstancesEndToEnd(t *testing.T) {
 	require.NoError(t, err)
 
 	const sent = 20
-	rep := runBenchAgainst(t, running.Endpoint, "e2e", "e2e-group", sent)
+	// Provisioned instances require signed requests: give the bench a key.
+	all := []adminpb.Action{adminpb.Action_ACTION_PUB, adminpb.Action_ACTION_SUB}
+	_, err = admin.PutAccessKey(ctx, &adminpb.PutAccessKeyRequest{Key: &adminpb.AccessKey{
+		AccessKey: "e2e-ak", SecretKey: "e2e-sk", Enabled: true,
+		Permissions: []*adminpb.Permission{
+			{ResourceType: adminpb.ResourceType_RESOURCE_TYPE_TOPIC, ResourceName: "*", Actions: all, Decision: adminpb.Decision_DECISION_ALLOW},
+			{ResourceType: adminpb.ResourceType_RESOURCE_TYPE_GROUP, ResourceName: "*", Actions: all, Decision: adminpb.Decision_DECISION_ALLOW},
+		},
+	}})
+	require.NoError(t, err)
+	rep := runBenchAgainst(t, running.Endpoint, "e2e", "e2e-group", "e2e-ak", "e2e-sk", sent)
 	require.EqualValues(t, sent, rep.Sent)
 	require.Zero(t, rep.SendErrors)
 	require.EqualValues(t, sent, rep.Received, "every message sent is received")

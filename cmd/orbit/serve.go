@@ -27,6 +27,7 @@ import (
 	"github.com/orbitmq/orbit/controlplane/provision/kube"
 	"github.com/orbitmq/orbit/controlplane/provision/local"
 	"github.com/orbitmq/orbit/controlplane/reconciler"
+	"github.com/orbitmq/orbit/controlplane/resources"
 	"github.com/orbitmq/orbit/iam"
 	"github.com/orbitmq/orbit/iam/iamdb"
 	"github.com/orbitmq/orbit/migrations"
@@ -113,6 +114,7 @@ func runServe(cmd *cobra.Command, f serveFlags) error {
 	srv := api.New(api.Config{Version: version, CookieSecure: f.secureCookies, TrustedProxies: f.trustedProxies}, api.Deps{
 		DB: db, IAM: ids, Audit: audit.NewStore(db), Idempotency: idempotency.NewStore(db),
 		Instances: insts, Console: consoleHandler, Log: log,
+		Resources: resources.NewService(resources.NewStore(db), instances.NewStore(db), resources.Config{}, log.With("component", "resources")),
 	})
 
 	ln, err := net.Listen("tcp", f.listen)
@@ -245,8 +247,9 @@ func startReconciler(ctx context.Context, f serveFlags, db *gorm.DB, log *slog.L
 	_, _ = rand.Read(suffix)
 	loop := &reconciler.Loop{
 		DB: db, Provisioner: prov, Log: log,
-		Owner: fmt.Sprintf("%s/%d/%s", host, os.Getpid(), hex.EncodeToString(suffix)),
-		Specs: instances.NewStore(db).GetSpec,
+		Owner:     fmt.Sprintf("%s/%d/%s", host, os.Getpid(), hex.EncodeToString(suffix)),
+		Specs:     instances.NewStore(db).GetSpec,
+		Resources: resources.NewStore(db),
 	}
 	lctx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)

@@ -21,6 +21,7 @@ import (
 	"github.com/orbitmq/orbit/controlplane/audit"
 	"github.com/orbitmq/orbit/controlplane/idempotency"
 	"github.com/orbitmq/orbit/controlplane/instances"
+	"github.com/orbitmq/orbit/controlplane/resources"
 	"github.com/orbitmq/orbit/iam"
 )
 
@@ -49,7 +50,8 @@ type Deps struct {
 	Audit       *audit.Store
 	Idempotency *idempotency.Store
 	Instances   *instances.Service
-	Console     http.Handler // serves everything outside /api; may be nil
+	Resources   *resources.Service // topics and consumer groups
+	Console     http.Handler       // serves everything outside /api; may be nil
 	Log         *slog.Logger
 }
 
@@ -61,6 +63,7 @@ type Server struct {
 	audit     *audit.Store
 	idem      *idempotency.Store
 	instances *instances.Service
+	resources *resources.Service
 	log       *slog.Logger
 	engine    *gin.Engine
 	api       huma.API
@@ -78,7 +81,7 @@ func New(cfg Config, deps Deps) *Server {
 	huma.DefaultArrayNullable = false
 	gin.SetMode(gin.ReleaseMode)
 
-	s := &Server{cfg: cfg, db: deps.DB, iam: deps.IAM, audit: deps.Audit, idem: deps.Idempotency, instances: deps.Instances, log: log}
+	s := &Server{cfg: cfg, db: deps.DB, iam: deps.IAM, audit: deps.Audit, idem: deps.Idempotency, instances: deps.Instances, resources: deps.Resources, log: log}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
@@ -111,7 +114,7 @@ func New(cfg Config, deps Deps) *Server {
 	hc.SchemasPath = ""
 	hc.CreateHooks = nil // no $schema links in bodies: plain JSON for clients
 	hc.Transformers = []huma.Transformer{stampProblem}
-	hc.Info.Description = "Orbit control plane: accounts, users, API tokens, audit log, the spec catalogue and instances; topics and groups come next."
+	hc.Info.Description = "Orbit control plane: accounts, users, API tokens, audit log, the spec catalogue, instances, and their topics and consumer groups."
 	hc.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
 		bearerScheme: {Type: "http", Scheme: "bearer", Description: "A session access token (JWT) or an API token (orbit_…)."},
 	}
@@ -124,6 +127,8 @@ func New(cfg Config, deps Deps) *Server {
 	s.registerTokens()
 	s.registerAudit()
 	s.registerInstances()
+	s.registerTopics()
+	s.registerGroups()
 	return s
 }
 

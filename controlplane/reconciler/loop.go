@@ -12,6 +12,7 @@ import (
 
 	"github.com/orbitmq/orbit/controlplane/instances"
 	"github.com/orbitmq/orbit/controlplane/provision"
+	"github.com/orbitmq/orbit/controlplane/resources"
 )
 
 // Loop reconciles the instances of the database with a Provisioner. Every
@@ -40,11 +41,19 @@ type Loop struct {
 	// Specs resolves an instance's spec code to its limits for the NodeSpec;
 	// optional (limits stay 0).
 	Specs func(ctx context.Context, code string) (instances.Spec, error)
-	Log   *slog.Logger
+	// Resources, when set, turns on drift repair: every DriftInterval
+	// (default 30 s) a RUNNING instance's node gets back the topics and
+	// groups of the database it lacks (drift.go). Connect opens the node;
+	// nil uses resources.Connect.
+	Resources     *resources.Store
+	Connect       resources.Connector
+	DriftInterval time.Duration
+	Log           *slog.Logger
 
-	mu       sync.Mutex
-	inflight map[string]bool
-	retries  map[string]*retry
+	mu        sync.Mutex
+	inflight  map[string]bool
+	retries   map[string]*retry
+	driftNext map[string]time.Time // next drift check per instance
 }
 
 type retry struct {
@@ -79,6 +88,10 @@ func (l *Loop) defaults() error {
 	}
 	l.inflight = map[string]bool{}
 	l.retries = map[string]*retry{}
+	l.driftNext = map[string]time.Time{}
+	if l.DriftInterval <= 0 {
+		l.DriftInterval = 30 * time.Second
+	}
 	return nil
 }
 
@@ -175,6 +188,9 @@ func (l *Loop) reconcile(ctx context.Context, log *slog.Logger, inst instances.I
 			}
 			if a == ActionPurge {
 				l.forget(inst.ID)
+				l.mu.Lock()
+				delete(l.driftNext, inst.ID)
+				l.mu.Unlock()
 				log.Info("instance deleted")
 				return
 			}
@@ -185,6 +201,12 @@ func (l *Loop) reconcile(ctx context.Context, log *slog.Logger, inst instances.I
 		l.failed(inst.ID)
 	case d.Status == instances.StatusRunning || d.Status == instances.StatusStopped:
 		l.forget(inst.ID)
+	}
+
+	if d.Status == instances.StatusRunning && !acted && l.Resources != nil && l.driftDue(inst.ID) {
+		running := inst
+		running.AdminAddr = d.AdminAddr
+		l.repairDrift(ctx, log, running)
 	}
 
 	if d.Status != inst.Status {

@@ -3,9 +3,11 @@
 // the provisioner sees (provision.Observed) to the actions to take and the
 // status to report; Loop does the I/O around it: claims instances with
 // leases (safe with several `orbit serve` replicas), observes, plans,
-// applies actions, reports status and retries failures with backoff.
+// applies actions, reports status and retries failures with backoff. Drift
+// repair (drift.go) gives a running node back the topics and groups it lacks.
 //
-// May import: controlplane/instances, controlplane/provision.
+// May import: controlplane/instances, controlplane/provision,
+// controlplane/resources, dataplane/admin/adminpb.
 package reconciler
 
 import (

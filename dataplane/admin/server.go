@@ -31,6 +31,7 @@ import (
 	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/status"
 
+	"github.com/orbitmq/orbit/dataplane/acl"
 	"github.com/orbitmq/orbit/dataplane/admin/adminpb"
 	"github.com/orbitmq/orbit/dataplane/broker"
 	"github.com/orbitmq/orbit/dataplane/grpcauth"
@@ -49,6 +50,9 @@ type Config struct {
 	// StoreHost is the node's advertised address, reported as the store
 	// host of its messages (QueryMessages, GetMessage, GetTrace).
 	StoreHost string
+	// Keys are the node's access keys (PutAccessKey, DeleteAccessKey,
+	// ListAccessKeys); nil: those calls fail with FailedPrecondition.
+	Keys *acl.Store
 }
 
 // Validate reports configuration that cannot work. It never includes the token.
@@ -75,6 +79,7 @@ type Server struct {
 	startedAt time.Time
 	storeHost string
 	auth      *grpcauth.Verifier // the admin token check
+	keys      *acl.Store
 }
 
 // New checks cfg and returns the admin service. An empty token is an error:
@@ -103,6 +108,7 @@ func New(cfg Config) (*Server, error) {
 		version:   cfg.Version,
 		startedAt: started,
 		storeHost: cfg.StoreHost,
+		keys:      cfg.Keys,
 	}, nil
 }
 

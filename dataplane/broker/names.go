@@ -130,3 +130,13 @@ func normalizeGroup(g Group) (Group, error) {
 func (g Group) maxDeliveries() int32 {
 	return max(g.MaxRetries, 0) + 1
 }
+
+// ValidateTopicName checks a topic name a user may create: RocketMQ's
+// characters and length, no reserved name or system prefix. The error wraps
+// ErrInvalidArgument. The control plane uses it to refuse bad names before
+// they reach a node.
+func ValidateTopicName(name string) error { return validateUserTopicName(name) }
+
+// ValidateGroupName checks a consumer group name a user may create, like
+// ValidateTopicName.
+func ValidateGroupName(name string) error { return validateGroupName(name) }

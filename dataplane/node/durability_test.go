@@ -63,6 +63,7 @@ func runNode(dir string) {
 	cfg.DataDir = dir
 	cfg.GRPCAddr, cfg.AdminAddr, cfg.HTTPAddr = "127.0.0.1:0", "127.0.0.1:0", ""
 	cfg.AdminToken = nodetest.Token
+	cfg.AllowAnonymous = true
 	cfg.Flush = store.FlushSync
 	cfg.Log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	n, err := node.Start(context.Background(), cfg)

@@ -27,6 +27,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"google.golang.org/grpc"
 
+	"github.com/orbitmq/orbit/dataplane/acl"
 	"github.com/orbitmq/orbit/dataplane/admin"
 	"github.com/orbitmq/orbit/dataplane/broker"
 	"github.com/orbitmq/orbit/dataplane/broker/brokerrpc"
@@ -99,6 +100,13 @@ type Config struct {
 	MaxGroups int
 	MaxTPS    int
 
+	// AllowAnonymous turns client authentication off: the RocketMQ endpoint
+	// accepts every request, signed or not. Without it (the default, and
+	// always for instances the control plane provisions) every request must
+	// be signed with one of the node's access keys (dataplane/acl, managed
+	// through the admin service) that allows what it does.
+	AllowAnonymous bool
+
 	Version string
 	Log     *slog.Logger
 }
@@ -163,6 +171,9 @@ func (c Config) Validate() error {
 	if role == RoleBroker && c.BrokerAddr == "" {
 		errs = append(errs, errors.New("the broker role needs --broker-addr: proxy nodes reach the broker there"))
 	}
+	if role == RoleProxy && !c.AllowAnonymous {
+		errs = append(errs, errors.New("the proxy role cannot check access keys yet (they live on the broker node): run it with --allow-anonymous"))
+	}
 	if role == RoleProxy && c.BrokerEndpoint == "" {
 		errs = append(errs, errors.New("the proxy role needs --broker-endpoint: the --broker-addr of a broker-role node"))
 	}
@@ -220,6 +231,7 @@ type Node struct {
 	rpc    *brokerrpc.Server // broker role
 	remote *brokerrpc.Client // proxy role
 	tracer *trace.Writer     // nil when tracing is off or for a proxy role
+	keys   *acl.Store        // nil for a proxy role
 
 	grpcLn, adminLn, httpLn, brokerLn net.Listener
 
@@ -278,10 +290,14 @@ func Start(ctx context.Context, cfg Config) (_ *Node, retErr error) {
 		pb = n.remote
 	}
 	if role != RoleBroker {
-		if n.proxy, err = proxy.New(proxy.Config{
+		pcfg := proxy.Config{
 			Broker: pb, Routes: namesrv.New(), Advertise: cfg.Advertise, Log: log.With("component", "proxy"), Metrics: reg,
 			MaxTPS: cfg.MaxTPS,
-		}); err != nil {
+		}
+		if !cfg.AllowAnonymous {
+			pcfg.Authenticator = proxy.ACLAuthenticator{Keys: n.keys}
+		}
+		if n.proxy, err = proxy.New(pcfg); err != nil {
 			return nil, fmt.Errorf("start proxy: %w", err)
 		}
 		if n.grpcLn, err = net.Listen("tcp", cfg.GRPCAddr); err != nil {
@@ -294,7 +310,7 @@ func Start(ctx context.Context, cfg Config) (_ *Node, retErr error) {
 			storeHost = cmp.Or(n.GRPCAddr(), n.BrokerAddr())
 		}
 		adm, err := admin.New(admin.Config{Broker: n.broker, Store: n.store, Token: cfg.AdminToken, Log: log.With("component", "admin"),
-			Version: cfg.Version, StartedAt: time.Now(), StoreHost: storeHost})
+			Version: cfg.Version, StartedAt: time.Now(), StoreHost: storeHost, Keys: n.keys})
 		if err != nil {
 			return nil, fmt.Errorf("start admin service: %w", err)
 		}
@@ -393,6 +409,9 @@ func (n *Node) openBroker(reg *prometheus.Registry) error {
 		return fmt.Errorf("open broker: %w", err)
 	}
 	brk.Store(n.broker)
+	if n.keys, err = acl.Open(cfg.DataDir + "/meta/acl.db"); err != nil {
+		return err
+	}
 	return nil
 }
 
@@ -512,6 +531,11 @@ func (n *Node) closeAll() {
 		// After the broker, whose last events it flushes; before the store.
 		if err := n.tracer.Close(); err != nil {
 			n.log.Error("close message tracing", "err", err)
+		}
+	}
+	if n.keys != nil {
+		if err := n.keys.Close(); err != nil {
+			n.log.Error("close access keys", "err", err)
 		}
 	}
 	if n.store != nil {

@@ -37,10 +37,15 @@ func TestConfigValidate(t *testing.T) {
 		{"broker role without broker addr", func(c *node.Config) { c.Roles, c.BrokerAddr = node.RoleBroker, "" }, false},
 		{"broker role with broker endpoint", func(c *node.Config) { c.Roles, c.BrokerEndpoint = node.RoleBroker, "127.0.0.1:9083" }, false},
 		{"all role with broker endpoint", func(c *node.Config) { c.BrokerEndpoint = "127.0.0.1:9083" }, false},
-		{"proxy role", func(c *node.Config) { c.Roles, c.BrokerEndpoint, c.DataDir = node.RoleProxy, "127.0.0.1:9083", "" }, true},
+		{"proxy role", func(c *node.Config) {
+			c.Roles, c.BrokerEndpoint, c.DataDir, c.AllowAnonymous = node.RoleProxy, "127.0.0.1:9083", "", true
+		}, true},
+		{"proxy role requires anonymous", func(c *node.Config) { c.Roles, c.BrokerEndpoint = node.RoleProxy, "127.0.0.1:9083" }, false},
 		{"proxy role without broker endpoint", func(c *node.Config) { c.Roles = node.RoleProxy }, false},
 		{"proxy role without token", func(c *node.Config) { c.Roles, c.BrokerEndpoint, c.AdminToken = node.RoleProxy, "127.0.0.1:9083", "" }, false},
-		{"proxy role ignores flush", func(c *node.Config) { c.Roles, c.BrokerEndpoint, c.Flush = node.RoleProxy, "127.0.0.1:9083", "" }, true},
+		{"proxy role ignores flush", func(c *node.Config) {
+			c.Roles, c.BrokerEndpoint, c.Flush, c.AllowAnonymous = node.RoleProxy, "127.0.0.1:9083", "", true
+		}, true},
 		{"proxy role without grpc addr", func(c *node.Config) { c.Roles, c.BrokerEndpoint, c.GRPCAddr = node.RoleProxy, "127.0.0.1:9083", "" }, false},
 		{"broker role without grpc addr", func(c *node.Config) { c.Roles, c.GRPCAddr = node.RoleBroker, "" }, true},
 		{"broker defaults by zero", func(c *node.Config) {

@@ -94,6 +94,7 @@ func roleConfig(t *testing.T, role string) node.Config {
 	cfg.DataDir = t.TempDir()
 	cfg.GRPCAddr, cfg.AdminAddr, cfg.HTTPAddr, cfg.BrokerAddr = "127.0.0.1:0", "127.0.0.1:0", "", "127.0.0.1:0"
 	cfg.AdminToken = nodetest.Token
+	cfg.AllowAnonymous = true
 	cfg.Flush = store.FlushAsync
 	cfg.Log = slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
 	return cfg

@@ -37,6 +37,10 @@ func WithTxnChecks(delay, interval time.Duration, n int) Option {
 	}
 }
 
+// WithAuth makes the node require signed requests (node.Config.AllowAnonymous
+// false); add keys through its admin service.
+func WithAuth() Option { return func(c *node.Config) { c.AllowAnonymous = false } }
+
 // WithMaxDelay sets how far ahead delay messages may be scheduled.
 func WithMaxDelay(d time.Duration) Option { return func(c *node.Config) { c.MaxDelay = d } }
 
@@ -49,6 +53,7 @@ func Start(t testing.TB, opts ...Option) *node.Node {
 	cfg.GRPCAddr, cfg.AdminAddr, cfg.HTTPAddr = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
 	cfg.AdminToken = Token
 	cfg.Flush = store.FlushAsync
+	cfg.AllowAnonymous = true // tests of authentication use WithAuth
 	cfg.Log = slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
 	for _, o := range opts {
 		o(&cfg)

@@ -2,6 +2,10 @@ package proxy
 
 import (
 	"errors"
+	"fmt"
+
+	"google.golang.org/grpc"
+	"google.golang.org/protobuf/proto"
 
 	v2 "github.com/apache/rocketmq-clients/golang/v5/protocol/v2"
 	"google.golang.org/grpc/codes"
@@ -16,10 +20,16 @@ import (
 const grpcUnauthenticated = codes.Unauthenticated
 
 func authStatus(err error) *v2.Status {
+	msg := "unauthorized"
+	code := v2.Code_UNAUTHORIZED
 	if errors.Is(err, ErrForbidden) {
-		return &v2.Status{Code: v2.Code_FORBIDDEN, Message: "forbidden"}
+		msg, code = "forbidden", v2.Code_FORBIDDEN
 	}
-	return &v2.Status{Code: v2.Code_UNAUTHORIZED, Message: "unauthorized"}
+	var r *refusal // only ACLAuthenticator's messages are meant for clients
+	if errors.As(err, &r) {
+		msg = r.msg
+	}
+	return &v2.Status{Code: code, Message: msg}
 }
 
 // statusResponse builds the response of a unary RPC that only carries st, or
@@ -59,4 +69,26 @@ func statusResponse(method string, st *v2.Status, req any) any {
 	default:
 		return nil
 	}
+}
+
+// preReadStream is a server stream whose single request the interceptor has
+// already read for the Authenticator; RecvMsg hands it to the handler.
+type preReadStream struct {
+	grpc.ServerStream
+	req  proto.Message
+	done bool
+}
+
+func (p *preReadStream) RecvMsg(m any) error {
+	if p.done {
+		return p.ServerStream.RecvMsg(m)
+	}
+	p.done = true
+	dst, ok := m.(proto.Message)
+	if !ok {
+		return fmt.Errorf("proxy: unexpected request type %T", m)
+	}
+	proto.Reset(dst)
+	proto.Merge(dst, p.req)
+	return nil
 }

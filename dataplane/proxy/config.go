@@ -33,12 +33,14 @@ const (
 	DefaultTxnCheckPeriod   = time.Second
 )
 
-// Authenticator checks the credentials of a call (AK/SK signatures arrive in
-// a later issue). A nil Authenticator allows everything.
+// Authenticator checks the credentials of a call; ACLAuthenticator checks
+// access-key signatures and permissions. A nil Authenticator allows
+// everything.
 type Authenticator interface {
 	// Authenticate returns nil to allow the call. An error wrapping
 	// ErrForbidden answers FORBIDDEN (40300); any other error UNAUTHORIZED
-	// (40100). The error text is not sent to the client.
+	// (40100). The error text is not sent to the client, except the
+	// refusals ACLAuthenticator words for clients.
 	Authenticate(ctx context.Context, call Call) error
 }
 

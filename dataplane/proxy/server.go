@@ -288,7 +288,18 @@ func (s *Server) streamInterceptor(srv any, ss grpc.ServerStream, info *grpc.Str
 	s.clients.touch(clientIDOf(ctx))
 	if s.cfg.Authenticator != nil {
 		md, _ := metadata.FromIncomingContext(ctx)
-		if err := s.cfg.Authenticator.Authenticate(ctx, Call{Method: method, Metadata: md}); err != nil {
+		call := Call{Method: method, Metadata: md}
+		if method == "ReceiveMessage" {
+			// Authorization needs the group and topic: read the request
+			// here and hand it to the handler (auth.go).
+			req := new(v2.ReceiveMessageRequest)
+			if err := ss.RecvMsg(req); err != nil {
+				return err
+			}
+			call.Request = req
+			ss = &preReadStream{ServerStream: ss, req: req}
+		}
+		if err := s.cfg.Authenticator.Authenticate(ctx, call); err != nil {
 			st := authStatus(err)
 			s.log.DebugContext(ctx, "stream not authenticated", slog.String("op", method), slog.String("client_id", clientIDOf(ctx)))
 			if method == "ReceiveMessage" {

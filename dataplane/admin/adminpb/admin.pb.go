@@ -37,6 +37,156 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// What a permission is about.
+type ResourceType int32
+
+const (
+	ResourceType_RESOURCE_TYPE_UNSPECIFIED ResourceType = 0
+	ResourceType_RESOURCE_TYPE_TOPIC       ResourceType = 1
+	ResourceType_RESOURCE_TYPE_GROUP       ResourceType = 2
+)
+
+// Enum value maps for ResourceType.
+var (
+	ResourceType_name = map[int32]string{
+		0: "RESOURCE_TYPE_UNSPECIFIED",
+		1: "RESOURCE_TYPE_TOPIC",
+		2: "RESOURCE_TYPE_GROUP",
+	}
+	ResourceType_value = map[string]int32{
+		"RESOURCE_TYPE_UNSPECIFIED": 0,
+		"RESOURCE_TYPE_TOPIC":       1,
+		"RESOURCE_TYPE_GROUP":       2,
+	}
+)
+
+func (x ResourceType) Enum() *ResourceType {
+	p := new(ResourceType)
+	*p = x
+	return p
+}
+
+func (x ResourceType) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ResourceType) Descriptor() protoreflect.EnumDescriptor {
+	return file_admin_proto_enumTypes[0].Descriptor()
+}
+
+func (ResourceType) Type() protoreflect.EnumType {
+	return &file_admin_proto_enumTypes[0]
+}
+
+func (x ResourceType) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ResourceType.Descriptor instead.
+func (ResourceType) EnumDescriptor() ([]byte, []int) {
+	return file_admin_proto_rawDescGZIP(), []int{0}
+}
+
+// What a client does with a resource: PUB sends to a topic; SUB receives
+// with a group from a topic.
+type Action int32
+
+const (
+	Action_ACTION_UNSPECIFIED Action = 0
+	Action_ACTION_PUB         Action = 1
+	Action_ACTION_SUB         Action = 2
+)
+
+// Enum value maps for Action.
+var (
+	Action_name = map[int32]string{
+		0: "ACTION_UNSPECIFIED",
+		1: "ACTION_PUB",
+		2: "ACTION_SUB",
+	}
+	Action_value = map[string]int32{
+		"ACTION_UNSPECIFIED": 0,
+		"ACTION_PUB":         1,
+		"ACTION_SUB":         2,
+	}
+)
+
+func (x Action) Enum() *Action {
+	p := new(Action)
+	*p = x
+	return p
+}
+
+func (x Action) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (Action) Descriptor() protoreflect.EnumDescriptor {
+	return file_admin_proto_enumTypes[1].Descriptor()
+}
+
+func (Action) Type() protoreflect.EnumType {
+	return &file_admin_proto_enumTypes[1]
+}
+
+func (x Action) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use Action.Descriptor instead.
+func (Action) EnumDescriptor() ([]byte, []int) {
+	return file_admin_proto_rawDescGZIP(), []int{1}
+}
+
+type Decision int32
+
+const (
+	Decision_DECISION_UNSPECIFIED Decision = 0
+	Decision_DECISION_ALLOW       Decision = 1
+	Decision_DECISION_DENY        Decision = 2
+)
+
+// Enum value maps for Decision.
+var (
+	Decision_name = map[int32]string{
+		0: "DECISION_UNSPECIFIED",
+		1: "DECISION_ALLOW",
+		2: "DECISION_DENY",
+	}
+	Decision_value = map[string]int32{
+		"DECISION_UNSPECIFIED": 0,
+		"DECISION_ALLOW":       1,
+		"DECISION_DENY":        2,
+	}
+)
+
+func (x Decision) Enum() *Decision {
+	p := new(Decision)
+	*p = x
+	return p
+}
+
+func (x Decision) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (Decision) Descriptor() protoreflect.EnumDescriptor {
+	return file_admin_proto_enumTypes[2].Descriptor()
+}
+
+func (Decision) Type() protoreflect.EnumType {
+	return &file_admin_proto_enumTypes[2]
+}
+
+func (x Decision) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use Decision.Descriptor instead.
+func (Decision) EnumDescriptor() ([]byte, []int) {
+	return file_admin_proto_rawDescGZIP(), []int{2}
+}
+
 // The message type a topic accepts.
 type TopicType int32
 
@@ -77,11 +227,11 @@ func (x TopicType) String() string {
 }
 
 func (TopicType) Descriptor() protoreflect.EnumDescriptor {
-	return file_admin_proto_enumTypes[0].Descriptor()
+	return file_admin_proto_enumTypes[3].Descriptor()
 }
 
 func (TopicType) Type() protoreflect.EnumType {
-	return &file_admin_proto_enumTypes[0]
+	return &file_admin_proto_enumTypes[3]
 }
 
 func (x TopicType) Number() protoreflect.EnumNumber {
@@ -90,7 +240,7 @@ func (x TopicType) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use TopicType.Descriptor instead.
 func (TopicType) EnumDescriptor() ([]byte, []int) {
-	return file_admin_proto_rawDescGZIP(), []int{0}
+	return file_admin_proto_rawDescGZIP(), []int{3}
 }
 
 // Where ResetGroupOffset moves the consumer offset.
@@ -129,11 +279,11 @@ func (x ResetPosition) String() string {
 }
 
 func (ResetPosition) Descriptor() protoreflect.EnumDescriptor {
-	return file_admin_proto_enumTypes[1].Descriptor()
+	return file_admin_proto_enumTypes[4].Descriptor()
 }
 
 func (ResetPosition) Type() protoreflect.EnumType {
-	return &file_admin_proto_enumTypes[1]
+	return &file_admin_proto_enumTypes[4]
 }
 
 func (x ResetPosition) Number() protoreflect.EnumNumber {
@@ -142,7 +292,7 @@ func (x ResetPosition) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use ResetPosition.Descriptor instead.
 func (ResetPosition) EnumDescriptor() ([]byte, []int) {
-	return file_admin_proto_rawDescGZIP(), []int{1}
+	return file_admin_proto_rawDescGZIP(), []int{4}
 }
 
 // The type of a message.
@@ -185,11 +335,11 @@ func (x MessageType) String() string {
 }
 
 func (MessageType) Descriptor() protoreflect.EnumDescriptor {
-	return file_admin_proto_enumTypes[2].Descriptor()
+	return file_admin_proto_enumTypes[5].Descriptor()
 }
 
 func (MessageType) Type() protoreflect.EnumType {
-	return &file_admin_proto_enumTypes[2]
+	return &file_admin_proto_enumTypes[5]
 }
 
 func (x MessageType) Number() protoreflect.EnumNumber {
@@ -198,7 +348,7 @@ func (x MessageType) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use MessageType.Descriptor instead.
 func (MessageType) EnumDescriptor() ([]byte, []int) {
-	return file_admin_proto_rawDescGZIP(), []int{2}
+	return file_admin_proto_rawDescGZIP(), []int{5}
 }
 
 // Where a message is before consumption.
@@ -241,11 +391,11 @@ func (x MessageState) String() string {
 }
 
 func (MessageState) Descriptor() protoreflect.EnumDescriptor {
-	return file_admin_proto_enumTypes[3].Descriptor()
+	return file_admin_proto_enumTypes[6].Descriptor()
 }
 
 func (MessageState) Type() protoreflect.EnumType {
-	return &file_admin_proto_enumTypes[3]
+	return &file_admin_proto_enumTypes[6]
 }
 
 func (x MessageState) Number() protoreflect.EnumNumber {
@@ -254,7 +404,7 @@ func (x MessageState) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use MessageState.Descriptor instead.
 func (MessageState) EnumDescriptor() ([]byte, []int) {
-	return file_admin_proto_rawDescGZIP(), []int{3}
+	return file_admin_proto_rawDescGZIP(), []int{6}
 }
 
 // A consumer group's progress on one message.
@@ -310,11 +460,11 @@ func (x DeliveryState) String() string {
 }
 
 func (DeliveryState) Descriptor() protoreflect.EnumDescriptor {
-	return file_admin_proto_enumTypes[4].Descriptor()
+	return file_admin_proto_enumTypes[7].Descriptor()
 }
 
 func (DeliveryState) Type() protoreflect.EnumType {
-	return &file_admin_proto_enumTypes[4]
+	return &file_admin_proto_enumTypes[7]
 }
 
 func (x DeliveryState) Number() protoreflect.EnumNumber {
@@ -323,7 +473,7 @@ func (x DeliveryState) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use DeliveryState.Descriptor instead.
 func (DeliveryState) EnumDescriptor() ([]byte, []int) {
-	return file_admin_proto_rawDescGZIP(), []int{4}
+	return file_admin_proto_rawDescGZIP(), []int{7}
 }
 
 type DelayStatus int32
@@ -366,11 +516,11 @@ func (x DelayStatus) String() string {
 }
 
 func (DelayStatus) Descriptor() protoreflect.EnumDescriptor {
-	return file_admin_proto_enumTypes[5].Descriptor()
+	return file_admin_proto_enumTypes[8].Descriptor()
 }
 
 func (DelayStatus) Type() protoreflect.EnumType {
-	return &file_admin_proto_enumTypes[5]
+	return &file_admin_proto_enumTypes[8]
 }
 
 func (x DelayStatus) Number() protoreflect.EnumNumber {
@@ -379,7 +529,7 @@ func (x DelayStatus) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use DelayStatus.Descriptor instead.
 func (DelayStatus) EnumDescriptor() ([]byte, []int) {
-	return file_admin_proto_rawDescGZIP(), []int{5}
+	return file_admin_proto_rawDescGZIP(), []int{8}
 }
 
 type TransactionStatus int32
@@ -420,11 +570,11 @@ func (x TransactionStatus) String() string {
 }
 
 func (TransactionStatus) Descriptor() protoreflect.EnumDescriptor {
-	return file_admin_proto_enumTypes[6].Descriptor()
+	return file_admin_proto_enumTypes[9].Descriptor()
 }
 
 func (TransactionStatus) Type() protoreflect.EnumType {
-	return &file_admin_proto_enumTypes[6]
+	return &file_admin_proto_enumTypes[9]
 }
 
 func (x TransactionStatus) Number() protoreflect.EnumNumber {
@@ -433,7 +583,7 @@ func (x TransactionStatus) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use TransactionStatus.Descriptor instead.
 func (TransactionStatus) EnumDescriptor() ([]byte, []int) {
-	return file_admin_proto_rawDescGZIP(), []int{6}
+	return file_admin_proto_rawDescGZIP(), []int{9}
 }
 
 type ConsumeStatus int32
@@ -484,11 +634,11 @@ func (x ConsumeStatus) String() string {
 }
 
 func (ConsumeStatus) Descriptor() protoreflect.EnumDescriptor {
-	return file_admin_proto_enumTypes[7].Descriptor()
+	return file_admin_proto_enumTypes[10].Descriptor()
 }
 
 func (ConsumeStatus) Type() protoreflect.EnumType {
-	return &file_admin_proto_enumTypes[7]
+	return &file_admin_proto_enumTypes[10]
 }
 
 func (x ConsumeStatus) Number() protoreflect.EnumNumber {
@@ -497,7 +647,361 @@ func (x ConsumeStatus) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use ConsumeStatus.Descriptor instead.
 func (ConsumeStatus) EnumDescriptor() ([]byte, []int) {
-	return file_admin_proto_rawDescGZIP(), []int{7}
+	return file_admin_proto_rawDescGZIP(), []int{10}
+}
+
+// Allows or denies actions on resources. A DENY beats any ALLOW; without a
+// matching ALLOW an action is denied.
+type Permission struct {
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	ResourceType ResourceType           `protobuf:"varint,1,opt,name=resource_type,json=resourceType,proto3,enum=orbit.admin.v1.ResourceType" json:"resource_type,omitempty"`
+	// An exact name, "prefix*" for every name with that prefix, or "*".
+	ResourceName  string   `protobuf:"bytes,2,opt,name=resource_name,json=resourceName,proto3" json:"resource_name,omitempty"`
+	Actions       []Action `protobuf:"varint,3,rep,packed,name=actions,proto3,enum=orbit.admin.v1.Action" json:"actions,omitempty"`
+	Decision      Decision `protobuf:"varint,4,opt,name=decision,proto3,enum=orbit.admin.v1.Decision" json:"decision,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Permission) Reset() {
+	*x = Permission{}
+	mi := &file_admin_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Permission) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Permission) ProtoMessage() {}
+
+func (x *Permission) ProtoReflect() protoreflect.Message {
+	mi := &file_admin_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Permission.ProtoReflect.Descriptor instead.
+func (*Permission) Descriptor() ([]byte, []int) {
+	return file_admin_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *Permission) GetResourceType() ResourceType {
+	if x != nil {
+		return x.ResourceType
+	}
+	return ResourceType_RESOURCE_TYPE_UNSPECIFIED
+}
+
+func (x *Permission) GetResourceName() string {
+	if x != nil {
+		return x.ResourceName
+	}
+	return ""
+}
+
+func (x *Permission) GetActions() []Action {
+	if x != nil {
+		return x.Actions
+	}
+	return nil
+}
+
+func (x *Permission) GetDecision() Decision {
+	if x != nil {
+		return x.Decision
+	}
+	return Decision_DECISION_UNSPECIFIED
+}
+
+// An access key. secret_key is only ever set in PutAccessKeyRequest.
+type AccessKey struct {
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	AccessKey   string                 `protobuf:"bytes,1,opt,name=access_key,json=accessKey,proto3" json:"access_key,omitempty"`
+	SecretKey   string                 `protobuf:"bytes,2,opt,name=secret_key,json=secretKey,proto3" json:"secret_key,omitempty"`
+	Enabled     bool                   `protobuf:"varint,3,opt,name=enabled,proto3" json:"enabled,omitempty"`
+	Permissions []*Permission          `protobuf:"bytes,4,rep,name=permissions,proto3" json:"permissions,omitempty"`
+	// Addresses the key may be used from (CIDR prefixes or single IPs);
+	// empty: any.
+	SourceCidrs   []string `protobuf:"bytes,5,rep,name=source_cidrs,json=sourceCidrs,proto3" json:"source_cidrs,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AccessKey) Reset() {
+	*x = AccessKey{}
+	mi := &file_admin_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AccessKey) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AccessKey) ProtoMessage() {}
+
+func (x *AccessKey) ProtoReflect() protoreflect.Message {
+	mi := &file_admin_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AccessKey.ProtoReflect.Descriptor instead.
+func (*AccessKey) Descriptor() ([]byte, []int) {
+	return file_admin_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *AccessKey) GetAccessKey() string {
+	if x != nil {
+		return x.AccessKey
+	}
+	return ""
+}
+
+func (x *AccessKey) GetSecretKey() string {
+	if x != nil {
+		return x.SecretKey
+	}
+	return ""
+}
+
+func (x *AccessKey) GetEnabled() bool {
+	if x != nil {
+		return x.Enabled
+	}
+	return false
+}
+
+func (x *AccessKey) GetPermissions() []*Permission {
+	if x != nil {
+		return x.Permissions
+	}
+	return nil
+}
+
+func (x *AccessKey) GetSourceCidrs() []string {
+	if x != nil {
+		return x.SourceCidrs
+	}
+	return nil
+}
+
+type PutAccessKeyRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Key           *AccessKey             `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PutAccessKeyRequest) Reset() {
+	*x = PutAccessKeyRequest{}
+	mi := &file_admin_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PutAccessKeyRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PutAccessKeyRequest) ProtoMessage() {}
+
+func (x *PutAccessKeyRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_admin_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PutAccessKeyRequest.ProtoReflect.Descriptor instead.
+func (*PutAccessKeyRequest) Descriptor() ([]byte, []int) {
+	return file_admin_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *PutAccessKeyRequest) GetKey() *AccessKey {
+	if x != nil {
+		return x.Key
+	}
+	return nil
+}
+
+type DeleteAccessKeyRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	AccessKey     string                 `protobuf:"bytes,1,opt,name=access_key,json=accessKey,proto3" json:"access_key,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteAccessKeyRequest) Reset() {
+	*x = DeleteAccessKeyRequest{}
+	mi := &file_admin_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteAccessKeyRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteAccessKeyRequest) ProtoMessage() {}
+
+func (x *DeleteAccessKeyRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_admin_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteAccessKeyRequest.ProtoReflect.Descriptor instead.
+func (*DeleteAccessKeyRequest) Descriptor() ([]byte, []int) {
+	return file_admin_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *DeleteAccessKeyRequest) GetAccessKey() string {
+	if x != nil {
+		return x.AccessKey
+	}
+	return ""
+}
+
+type DeleteAccessKeyResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteAccessKeyResponse) Reset() {
+	*x = DeleteAccessKeyResponse{}
+	mi := &file_admin_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteAccessKeyResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteAccessKeyResponse) ProtoMessage() {}
+
+func (x *DeleteAccessKeyResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_admin_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteAccessKeyResponse.ProtoReflect.Descriptor instead.
+func (*DeleteAccessKeyResponse) Descriptor() ([]byte, []int) {
+	return file_admin_proto_rawDescGZIP(), []int{4}
+}
+
+type ListAccessKeysRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListAccessKeysRequest) Reset() {
+	*x = ListAccessKeysRequest{}
+	mi := &file_admin_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListAccessKeysRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListAccessKeysRequest) ProtoMessage() {}
+
+func (x *ListAccessKeysRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_admin_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListAccessKeysRequest.ProtoReflect.Descriptor instead.
+func (*ListAccessKeysRequest) Descriptor() ([]byte, []int) {
+	return file_admin_proto_rawDescGZIP(), []int{5}
+}
+
+type ListAccessKeysResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Keys          []*AccessKey           `protobuf:"bytes,1,rep,name=keys,proto3" json:"keys,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListAccessKeysResponse) Reset() {
+	*x = ListAccessKeysResponse{}
+	mi := &file_admin_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListAccessKeysResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListAccessKeysResponse) ProtoMessage() {}
+
+func (x *ListAccessKeysResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_admin_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListAccessKeysResponse.ProtoReflect.Descriptor instead.
+func (*ListAccessKeysResponse) Descriptor() ([]byte, []int) {
+	return file_admin_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *ListAccessKeysResponse) GetKeys() []*AccessKey {
+	if x != nil {
+		return x.Keys
+	}
+	return nil
 }
 
 type Topic struct {
@@ -514,7 +1018,7 @@ type Topic struct {
 
 func (x *Topic) Reset() {
 	*x = Topic{}
-	mi := &file_admin_proto_msgTypes[0]
+	mi := &file_admin_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -526,7 +1030,7 @@ func (x *Topic) String() string {
 func (*Topic) ProtoMessage() {}
 
 func (x *Topic) ProtoReflect() protoreflect.Message {
-	mi := &file_admin_proto_msgTypes[0]
+	mi := &file_admin_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -539,7 +1043,7 @@ func (x *Topic) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Topic.ProtoReflect.Descriptor instead.
 func (*Topic) Descriptor() ([]byte, []int) {
-	return file_admin_proto_rawDescGZIP(), []int{0}
+	return file_admin_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *Topic) GetName() string {
@@ -591,7 +1095,7 @@ type CreateTopicRequest struct {
 
 func (x *CreateTopicRequest) Reset() {
 	*x = CreateTopicRequest{}
-	mi := &file_admin_proto_msgTypes[1]
+	mi := &file_admin_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -603,7 +1107,7 @@ func (x *CreateTopicRequest) String() string {
 func (*CreateTopicRequest) ProtoMessage() {}
 
 func (x *CreateTopicRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_admin_proto_msgTypes[1]
+	mi := &file_admin_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -616,7 +1120,7 @@ func (x *CreateTopicRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateTopicRequest.ProtoReflect.Descriptor instead.
 func (*CreateTopicRequest) Descriptor() ([]byte, []int) {
-	return file_admin_proto_rawDescGZIP(), []int{1}
+	return file_admin_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *CreateTopicRequest) GetName() string {
@@ -652,7 +1156,7 @@ type UpdateTopicRequest struct {
 
 func (x *UpdateTopicRequest) Reset() {
 	*x = UpdateTopicRequest{}
-	mi := &file_admin_proto_msgTypes[2]
+	mi := &file_admin_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -664,7 +1168,7 @@ func (x *UpdateTopicRequest) String() string {
 func (*UpdateTopicRequest) ProtoMessage() {}
 
 func (x *UpdateTopicRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_admin_proto_msgTypes[2]
+	mi := &file_admin_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -677,7 +1181,7 @@ func (x *UpdateTopicRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateTopicRequest.ProtoReflect.Descriptor instead.
 func (*UpdateTopicRequest) Descriptor() ([]byte, []int) {
-	return file_admin_proto_rawDescGZIP(), []int{2}
+	return file_admin_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *UpdateTopicRequest) GetName() string {
@@ -710,7 +1214,7 @@ type DeleteTopicRequest struct {
 
 func (x *DeleteTopicRequest) Reset() {
 	*x = DeleteTopicRequest{}
-	mi := &file_admin_proto_msgTypes[3]
+	mi := &file_admin_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -722,7 +1226,7 @@ func (x *DeleteTopicRequest) String() string {
 func (*DeleteTopicRequest) ProtoMessage() {}
 
 func (x *DeleteTopicRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_admin_proto_msgTypes[3]
+	mi := &file_admin_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -735,7 +1239,7 @@ func (x *DeleteTopicRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteTopicRequest.ProtoReflect.Descriptor instead.
 func (*DeleteTopicRequest) Descriptor() ([]byte, []int) {
-	return file_admin_proto_rawDescGZIP(), []int{3}
+	return file_admin_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *DeleteTopicRequest) GetName() string {
@@ -753,7 +1257,7 @@ type DeleteTopicResponse struct {
 
 func (x *DeleteTopicResponse) Reset() {
 	*x = DeleteTopicResponse{}
-	mi := &file_admin_proto_msgTypes[4]
+	mi := &file_admin_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -765,7 +1269,7 @@ func (x *DeleteTopicResponse) String() string {
 func (*DeleteTopicResponse) ProtoMessage() {}
 
 func (x *DeleteTopicResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_admin_proto_msgTypes[4]
+	mi := &file_admin_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -778,7 +1282,7 @@ func (x *DeleteTopicResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteTopicResponse.ProtoReflect.Descriptor instead.
 func (*DeleteTopicResponse) Descriptor() ([]byte, []int) {
-	return file_admin_proto_rawDescGZIP(), []int{4}
+	return file_admin_proto_rawDescGZIP(), []int{11}
 }
 
 type GetTopicRequest struct {
@@ -790,7 +1294,7 @@ type GetTopicRequest struct {
 
 func (x *GetTopicRequest) Reset() {
 	*x = GetTopicRequest{}
-	mi := &file_admin_proto_msgTypes[5]
+	mi := &file_admin_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -802,7 +1306,7 @@ func (x *GetTopicRequest) String() string {
 func (*GetTopicRequest) ProtoMessage() {}
 
 func (x *GetTopicRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_admin_proto_msgTypes[5]
+	mi := &file_admin_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -815,7 +1319,7 @@ func (x *GetTopicRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTopicRequest.ProtoReflect.Descriptor instead.
 func (*GetTopicRequest) Descriptor() ([]byte, []int) {
-	return file_admin_proto_rawDescGZIP(), []int{5}
+	return file_admin_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *GetTopicRequest) GetName() string {
@@ -837,7 +1341,7 @@ type ListTopicsRequest struct {
 
 func (x *ListTopicsRequest) Reset() {
 	*x = ListTopicsRequest{}
-	mi := &file_admin_proto_msgTypes[6]
+	mi := &file_admin_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -849,7 +1353,7 @@ func (x *ListTopicsRequest) String() string {
 func (*ListTopicsRequest) ProtoMessage() {}
 
 func (x *ListTopicsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_admin_proto_msgTypes[6]
+	mi := &file_admin_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -862,7 +1366,7 @@ func (x *ListTopicsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTopicsRequest.ProtoReflect.Descriptor instead.
 func (*ListTopicsRequest) Descriptor() ([]byte, []int) {
-	return file_admin_proto_rawDescGZIP(), []int{6}
+	return file_admin_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ListTopicsRequest) GetPageSize() int32 {
@@ -892,7 +1396,7 @@ type ListTopicsResponse struct {
 
 func (x *ListTopicsResponse) Reset() {
 	*x = ListTopicsResponse{}
-	mi := &file_admin_proto_msgTypes[7]
+	mi := &file_admin_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -904,7 +1408,7 @@ func (x *ListTopicsResponse) String() string {
 func (*ListTopicsResponse) ProtoMessage() {}
 
 func (x *ListTopicsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_admin_proto_msgTypes[7]
+	mi := &file_admin_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -917,7 +1421,7 @@ func (x *ListTopicsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTopicsResponse.ProtoReflect.Descriptor instead.
 func (*ListTopicsResponse) Descriptor() ([]byte, []int) {
-	return file_admin_proto_rawDescGZIP(), []int{7}
+	return file_admin_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ListTopicsResponse) GetTopics() []*Topic {
@@ -951,7 +1455,7 @@ type Group struct {
 
 func (x *Group) Reset() {
 	*x = Group{}
-	mi := &file_admin_proto_msgTypes[8]
+	mi := &file_admin_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -963,7 +1467,7 @@ func (x *Group) String() string {
 func (*Group) ProtoMessage() {}
 
 func (x *Group) ProtoReflect() protoreflect.Message {
-	mi := &file_admin_proto_msgTypes[8]
+	mi := &file_admin_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -976,7 +1480,7 @@ func (x *Group) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Group.ProtoReflect.Descriptor instead.
 func (*Group) Descriptor() ([]byte, []int) {
-	return file_admin_proto_rawDescGZIP(), []int{8}
+	return file_admin_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *Group) GetName() string {
@@ -1026,7 +1530,7 @@ type CreateGroupRequest struct {
 
 func (x *CreateGroupRequest) Reset() {
 	*x = CreateGroupRequest{}
-	mi := &file_admin_proto_msgTypes[9]
+	mi := &file_admin_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1038,7 +1542,7 @@ func (x *CreateGroupRequest) String() string {
 func (*CreateGroupRequest) ProtoMessage() {}
 
 func (x *CreateGroupRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_admin_proto_msgTypes[9]
+	mi := &file_admin_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1051,7 +1555,7 @@ func (x *CreateGroupRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateGroupRequest.ProtoReflect.Descriptor instead.
 func (*CreateGroupRequest) Descriptor() ([]byte, []int) {
-	return file_admin_proto_rawDescGZIP(), []int{9}
+	return file_admin_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *CreateGroupRequest) GetName() string {
@@ -1087,7 +1591,7 @@ type UpdateGroupRequest struct {
 
 func (x *UpdateGroupRequest) Reset() {
 	*x = UpdateGroupRequest{}
-	mi := &file_admin_proto_msgTypes[10]
+	mi := &file_admin_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1099,7 +1603,7 @@ func (x *UpdateGroupRequest) String() string {
 func (*UpdateGroupRequest) ProtoMessage() {}
 
 func (x *UpdateGroupRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_admin_proto_msgTypes[10]
+	mi := &file_admin_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1112,7 +1616,7 @@ func (x *UpdateGroupRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateGroupRequest.ProtoReflect.Descriptor instead.
 func (*UpdateGroupRequest) Descriptor() ([]byte, []int) {
-	return file_admin_proto_rawDescGZIP(), []int{10}
+	return file_admin_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *UpdateGroupRequest) GetName() string {
@@ -1145,7 +1649,7 @@ type DeleteGroupRequest struct {
 
 func (x *DeleteGroupRequest) Reset() {
 	*x = DeleteGroupRequest{}
-	mi := &file_admin_proto_msgTypes[11]
+	mi := &file_admin_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1157,7 +1661,7 @@ func (x *DeleteGroupRequest) String() string {
 func (*DeleteGroupRequest) ProtoMessage() {}
 
 func (x *DeleteGroupRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_admin_proto_msgTypes[11]
+	mi := &file_admin_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1170,7 +1674,7 @@ func (x *DeleteGroupRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteGroupRequest.ProtoReflect.Descriptor instead.
 func (*DeleteGroupRequest) Descriptor() ([]byte, []int) {
-	return file_admin_proto_rawDescGZIP(), []int{11}
+	return file_admin_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *DeleteGroupRequest) GetName() string {
@@ -1188,7 +1692,7 @@ type DeleteGroupResponse struct {
 
 func (x *DeleteGroupResponse) Reset() {
 	*x = DeleteGroupResponse{}
-	mi := &file_admin_proto_msgTypes[12]
+	mi := &file_admin_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1200,7 +1704,7 @@ func (x *DeleteGroupResponse) String() string {
 func (*DeleteGroupResponse) ProtoMessage() {}
 
 func (x *DeleteGroupResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_admin_proto_msgTypes[12]
+	mi := &file_admin_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1213,7 +1717,7 @@ func (x *DeleteGroupResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteGroupResponse.ProtoReflect.Descriptor instead.
 func (*DeleteGroupResponse) Descriptor() ([]byte, []int) {
-	return file_admin_proto_rawDescGZIP(), []int{12}
+	return file_admin_proto_rawDescGZIP(), []int{19}
 }
 
 type GetGroupRequest struct {
@@ -1225,7 +1729,7 @@ type GetGroupRequest struct {
 
 func (x *GetGroupRequest) Reset() {
 	*x = GetGroupRequest{}
-	mi := &file_admin_proto_msgTypes[13]
+	mi := &file_admin_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1237,7 +1741,7 @@ func (x *GetGroupRequest) String() string {
 func (*GetGroupRequest) ProtoMessage() {}
 
 func (x *GetGroupRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_admin_proto_msgTypes[13]
+	mi := &file_admin_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1250,7 +1754,7 @@ func (x *GetGroupRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetGroupRequest.ProtoReflect.Descriptor instead.
 func (*GetGroupRequest) Descriptor() ([]byte, []int) {
-	return file_admin_proto_rawDescGZIP(), []int{13}
+	return file_admin_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *GetGroupRequest) GetName() string {
@@ -1272,7 +1776,7 @@ type ListGroupsRequest struct {
 
 func (x *ListGroupsRequest) Reset() {
 	*x = ListGroupsRequest{}
-	mi := &file_admin_proto_msgTypes[14]
+	mi := &file_admin_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1284,7 +1788,7 @@ func (x *ListGroupsRequest) String() string {
 func (*ListGroupsRequest) ProtoMessage() {}
 
 func (x *ListGroupsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_admin_proto_msgTypes[14]
+	mi := &file_admin_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1297,7 +1801,7 @@ func (x *ListGroupsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListGroupsRequest.ProtoReflect.Descriptor instead.
 func (*ListGroupsRequest) Descriptor() ([]byte, []int) {
-	return file_admin_proto_rawDescGZIP(), []int{14}
+	return file_admin_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ListGroupsRequest) GetPageSize() int32 {
@@ -1326,7 +1830,7 @@ type ListGroupsResponse struct {
 
 func (x *ListGroupsResponse) Reset() {
 	*x = ListGroupsResponse{}
-	mi := &file_admin_proto_msgTypes[15]
+	mi := &file_admin_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1338,7 +1842,7 @@ func (x *ListGroupsResponse) String() string {
 func (*ListGroupsResponse) ProtoMessage() {}
 
 func (x *ListGroupsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_admin_proto_msgTypes[15]
+	mi := &file_admin_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1351,7 +1855,7 @@ func (x *ListGroupsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListGroupsResponse.ProtoReflect.Descriptor instead.
 func (*ListGroupsResponse) Descriptor() ([]byte, []int) {
-	return file_admin_proto_rawDescGZIP(), []int{15}
+	return file_admin_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ListGroupsResponse) GetGroups() []*Group {
@@ -1389,7 +1893,7 @@ type QueueOffset struct {
 
 func (x *QueueOffset) Reset() {
 	*x = QueueOffset{}
-	mi := &file_admin_proto_msgTypes[16]
+	mi := &file_admin_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1401,7 +1905,7 @@ func (x *QueueOffset) String() string {
 func (*QueueOffset) ProtoMessage() {}
 
 func (x *QueueOffset) ProtoReflect() protoreflect.Message {
-	mi := &file_admin_proto_msgTypes[16]
+	mi := &file_admin_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1414,7 +1918,7 @@ func (x *QueueOffset) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QueueOffset.ProtoReflect.Descriptor instead.
 func (*QueueOffset) Descriptor() ([]byte, []int) {
-	return file_admin_proto_rawDescGZIP(), []int{16}
+	return file_admin_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *QueueOffset) GetTopic() string {
@@ -1477,7 +1981,7 @@ type GetGroupOffsetsRequest struct {
 
 func (x *GetGroupOffsetsRequest) Reset() {
 	*x = GetGroupOffsetsRequest{}
-	mi := &file_admin_proto_msgTypes[17]
+	mi := &file_admin_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1489,7 +1993,7 @@ func (x *GetGroupOffsetsRequest) String() string {
 func (*GetGroupOffsetsRequest) ProtoMessage() {}
 
 func (x *GetGroupOffsetsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_admin_proto_msgTypes[17]
+	mi := &file_admin_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1502,7 +2006,7 @@ func (x *GetGroupOffsetsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetGroupOffsetsRequest.ProtoReflect.Descriptor instead.
 func (*GetGroupOffsetsRequest) Descriptor() ([]byte, []int) {
-	return file_admin_proto_rawDescGZIP(), []int{17}
+	return file_admin_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *GetGroupOffsetsRequest) GetGroup() string {
@@ -1531,7 +2035,7 @@ type GetGroupOffsetsResponse struct {
 
 func (x *GetGroupOffsetsResponse) Reset() {
 	*x = GetGroupOffsetsResponse{}
-	mi := &file_admin_proto_msgTypes[18]
+	mi := &file_admin_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1543,7 +2047,7 @@ func (x *GetGroupOffsetsResponse) String() string {
 func (*GetGroupOffsetsResponse) ProtoMessage() {}
 
 func (x *GetGroupOffsetsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_admin_proto_msgTypes[18]
+	mi := &file_admin_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1556,7 +2060,7 @@ func (x *GetGroupOffsetsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetGroupOffsetsResponse.ProtoReflect.Descriptor instead.
 func (*GetGroupOffsetsResponse) Descriptor() ([]byte, []int) {
-	return file_admin_proto_rawDescGZIP(), []int{18}
+	return file_admin_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *GetGroupOffsetsResponse) GetOffsets() []*QueueOffset {
@@ -1590,7 +2094,7 @@ type ResetGroupOffsetRequest struct {
 
 func (x *ResetGroupOffsetRequest) Reset() {
 	*x = ResetGroupOffsetRequest{}
-	mi := &file_admin_proto_msgTypes[19]
+	mi := &file_admin_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1602,7 +2106,7 @@ func (x *ResetGroupOffsetRequest) String() string {
 func (*ResetGroupOffsetRequest) ProtoMessage() {}
 
 func (x *ResetGroupOffsetRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_admin_proto_msgTypes[19]
+	mi := &file_admin_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1615,7 +2119,7 @@ func (x *ResetGroupOffsetRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResetGroupOffsetRequest.ProtoReflect.Descriptor instead.
 func (*ResetGroupOffsetRequest) Descriptor() ([]byte, []int) {
-	return file_admin_proto_rawDescGZIP(), []int{19}
+	return file_admin_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *ResetGroupOffsetRequest) GetGroup() string {
@@ -1684,7 +2188,7 @@ type ResetGroupOffsetResponse struct {
 
 func (x *ResetGroupOffsetResponse) Reset() {
 	*x = ResetGroupOffsetResponse{}
-	mi := &file_admin_proto_msgTypes[20]
+	mi := &file_admin_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1696,7 +2200,7 @@ func (x *ResetGroupOffsetResponse) String() string {
 func (*ResetGroupOffsetResponse) ProtoMessage() {}
 
 func (x *ResetGroupOffsetResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_admin_proto_msgTypes[20]
+	mi := &file_admin_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1709,7 +2213,7 @@ func (x *ResetGroupOffsetResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResetGroupOffsetResponse.ProtoReflect.Descriptor instead.
 func (*ResetGroupOffsetResponse) Descriptor() ([]byte, []int) {
-	return file_admin_proto_rawDescGZIP(), []int{20}
+	return file_admin_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *ResetGroupOffsetResponse) GetOffsets() []*QueueOffset {
@@ -1727,7 +2231,7 @@ type GetNodeStatsRequest struct {
 
 func (x *GetNodeStatsRequest) Reset() {
 	*x = GetNodeStatsRequest{}
-	mi := &file_admin_proto_msgTypes[21]
+	mi := &file_admin_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1739,7 +2243,7 @@ func (x *GetNodeStatsRequest) String() string {
 func (*GetNodeStatsRequest) ProtoMessage() {}
 
 func (x *GetNodeStatsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_admin_proto_msgTypes[21]
+	mi := &file_admin_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1752,7 +2256,7 @@ func (x *GetNodeStatsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetNodeStatsRequest.ProtoReflect.Descriptor instead.
 func (*GetNodeStatsRequest) Descriptor() ([]byte, []int) {
-	return file_admin_proto_rawDescGZIP(), []int{21}
+	return file_admin_proto_rawDescGZIP(), []int{28}
 }
 
 type StoreStats struct {
@@ -1776,7 +2280,7 @@ type StoreStats struct {
 
 func (x *StoreStats) Reset() {
 	*x = StoreStats{}
-	mi := &file_admin_proto_msgTypes[22]
+	mi := &file_admin_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1788,7 +2292,7 @@ func (x *StoreStats) String() string {
 func (*StoreStats) ProtoMessage() {}
 
 func (x *StoreStats) ProtoReflect() protoreflect.Message {
-	mi := &file_admin_proto_msgTypes[22]
+	mi := &file_admin_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1801,7 +2305,7 @@ func (x *StoreStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StoreStats.ProtoReflect.Descriptor instead.
 func (*StoreStats) Descriptor() ([]byte, []int) {
-	return file_admin_proto_rawDescGZIP(), []int{22}
+	return file_admin_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *StoreStats) GetCommitLogBytes() int64 {
@@ -1868,7 +2372,7 @@ type NodeStats struct {
 
 func (x *NodeStats) Reset() {
 	*x = NodeStats{}
-	mi := &file_admin_proto_msgTypes[23]
+	mi := &file_admin_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1880,7 +2384,7 @@ func (x *NodeStats) String() string {
 func (*NodeStats) ProtoMessage() {}
 
 func (x *NodeStats) ProtoReflect() protoreflect.Message {
-	mi := &file_admin_proto_msgTypes[23]
+	mi := &file_admin_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1893,7 +2397,7 @@ func (x *NodeStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeStats.ProtoReflect.Descriptor instead.
 func (*NodeStats) Descriptor() ([]byte, []int) {
-	return file_admin_proto_rawDescGZIP(), []int{23}
+	return file_admin_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *NodeStats) GetVersion() string {
@@ -1954,7 +2458,7 @@ type GroupDelivery struct {
 
 func (x *GroupDelivery) Reset() {
 	*x = GroupDelivery{}
-	mi := &file_admin_proto_msgTypes[24]
+	mi := &file_admin_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1966,7 +2470,7 @@ func (x *GroupDelivery) String() string {
 func (*GroupDelivery) ProtoMessage() {}
 
 func (x *GroupDelivery) ProtoReflect() protoreflect.Message {
-	mi := &file_admin_proto_msgTypes[24]
+	mi := &file_admin_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1979,7 +2483,7 @@ func (x *GroupDelivery) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GroupDelivery.ProtoReflect.Descriptor instead.
 func (*GroupDelivery) Descriptor() ([]byte, []int) {
-	return file_admin_proto_rawDescGZIP(), []int{24}
+	return file_admin_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *GroupDelivery) GetGroup() string {
@@ -2049,7 +2553,7 @@ type Message struct {
 
 func (x *Message) Reset() {
 	*x = Message{}
-	mi := &file_admin_proto_msgTypes[25]
+	mi := &file_admin_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2061,7 +2565,7 @@ func (x *Message) String() string {
 func (*Message) ProtoMessage() {}
 
 func (x *Message) ProtoReflect() protoreflect.Message {
-	mi := &file_admin_proto_msgTypes[25]
+	mi := &file_admin_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2074,7 +2578,7 @@ func (x *Message) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Message.ProtoReflect.Descriptor instead.
 func (*Message) Descriptor() ([]byte, []int) {
-	return file_admin_proto_rawDescGZIP(), []int{25}
+	return file_admin_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *Message) GetMessageId() string {
@@ -2254,7 +2758,7 @@ type QueryMessagesRequest struct {
 
 func (x *QueryMessagesRequest) Reset() {
 	*x = QueryMessagesRequest{}
-	mi := &file_admin_proto_msgTypes[26]
+	mi := &file_admin_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2266,7 +2770,7 @@ func (x *QueryMessagesRequest) String() string {
 func (*QueryMessagesRequest) ProtoMessage() {}
 
 func (x *QueryMessagesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_admin_proto_msgTypes[26]
+	mi := &file_admin_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2279,7 +2783,7 @@ func (x *QueryMessagesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QueryMessagesRequest.ProtoReflect.Descriptor instead.
 func (*QueryMessagesRequest) Descriptor() ([]byte, []int) {
-	return file_admin_proto_rawDescGZIP(), []int{26}
+	return file_admin_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *QueryMessagesRequest) GetTopic() string {
@@ -2353,7 +2857,7 @@ type QueryMessagesResponse struct {
 
 func (x *QueryMessagesResponse) Reset() {
 	*x = QueryMessagesResponse{}
-	mi := &file_admin_proto_msgTypes[27]
+	mi := &file_admin_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2365,7 +2869,7 @@ func (x *QueryMessagesResponse) String() string {
 func (*QueryMessagesResponse) ProtoMessage() {}
 
 func (x *QueryMessagesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_admin_proto_msgTypes[27]
+	mi := &file_admin_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2378,7 +2882,7 @@ func (x *QueryMessagesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QueryMessagesResponse.ProtoReflect.Descriptor instead.
 func (*QueryMessagesResponse) Descriptor() ([]byte, []int) {
-	return file_admin_proto_rawDescGZIP(), []int{27}
+	return file_admin_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *QueryMessagesResponse) GetMessages() []*Message {
@@ -2405,7 +2909,7 @@ type GetMessageRequest struct {
 
 func (x *GetMessageRequest) Reset() {
 	*x = GetMessageRequest{}
-	mi := &file_admin_proto_msgTypes[28]
+	mi := &file_admin_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2417,7 +2921,7 @@ func (x *GetMessageRequest) String() string {
 func (*GetMessageRequest) ProtoMessage() {}
 
 func (x *GetMessageRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_admin_proto_msgTypes[28]
+	mi := &file_admin_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2430,7 +2934,7 @@ func (x *GetMessageRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetMessageRequest.ProtoReflect.Descriptor instead.
 func (*GetMessageRequest) Descriptor() ([]byte, []int) {
-	return file_admin_proto_rawDescGZIP(), []int{28}
+	return file_admin_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *GetMessageRequest) GetTopic() string {
@@ -2457,7 +2961,7 @@ type GetTraceRequest struct {
 
 func (x *GetTraceRequest) Reset() {
 	*x = GetTraceRequest{}
-	mi := &file_admin_proto_msgTypes[29]
+	mi := &file_admin_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2469,7 +2973,7 @@ func (x *GetTraceRequest) String() string {
 func (*GetTraceRequest) ProtoMessage() {}
 
 func (x *GetTraceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_admin_proto_msgTypes[29]
+	mi := &file_admin_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2482,7 +2986,7 @@ func (x *GetTraceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTraceRequest.ProtoReflect.Descriptor instead.
 func (*GetTraceRequest) Descriptor() ([]byte, []int) {
-	return file_admin_proto_rawDescGZIP(), []int{29}
+	return file_admin_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *GetTraceRequest) GetTopic() string {
@@ -2521,7 +3025,7 @@ type Trace struct {
 
 func (x *Trace) Reset() {
 	*x = Trace{}
-	mi := &file_admin_proto_msgTypes[30]
+	mi := &file_admin_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2533,7 +3037,7 @@ func (x *Trace) String() string {
 func (*Trace) ProtoMessage() {}
 
 func (x *Trace) ProtoReflect() protoreflect.Message {
-	mi := &file_admin_proto_msgTypes[30]
+	mi := &file_admin_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2546,7 +3050,7 @@ func (x *Trace) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Trace.ProtoReflect.Descriptor instead.
 func (*Trace) Descriptor() ([]byte, []int) {
-	return file_admin_proto_rawDescGZIP(), []int{30}
+	return file_admin_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *Trace) GetTopic() string {
@@ -2608,7 +3112,7 @@ type ProducerInfo struct {
 
 func (x *ProducerInfo) Reset() {
 	*x = ProducerInfo{}
-	mi := &file_admin_proto_msgTypes[31]
+	mi := &file_admin_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2620,7 +3124,7 @@ func (x *ProducerInfo) String() string {
 func (*ProducerInfo) ProtoMessage() {}
 
 func (x *ProducerInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_admin_proto_msgTypes[31]
+	mi := &file_admin_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2633,7 +3137,7 @@ func (x *ProducerInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProducerInfo.ProtoReflect.Descriptor instead.
 func (*ProducerInfo) Descriptor() ([]byte, []int) {
-	return file_admin_proto_rawDescGZIP(), []int{31}
+	return file_admin_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *ProducerInfo) GetRecords() []*ProduceRecord {
@@ -2665,7 +3169,7 @@ type ProduceRecord struct {
 
 func (x *ProduceRecord) Reset() {
 	*x = ProduceRecord{}
-	mi := &file_admin_proto_msgTypes[32]
+	mi := &file_admin_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2677,7 +3181,7 @@ func (x *ProduceRecord) String() string {
 func (*ProduceRecord) ProtoMessage() {}
 
 func (x *ProduceRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_admin_proto_msgTypes[32]
+	mi := &file_admin_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2690,7 +3194,7 @@ func (x *ProduceRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProduceRecord.ProtoReflect.Descriptor instead.
 func (*ProduceRecord) Descriptor() ([]byte, []int) {
-	return file_admin_proto_rawDescGZIP(), []int{32}
+	return file_admin_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *ProduceRecord) GetProduceTime() *timestamppb.Timestamp {
@@ -2773,7 +3277,7 @@ type BrokerInfo struct {
 
 func (x *BrokerInfo) Reset() {
 	*x = BrokerInfo{}
-	mi := &file_admin_proto_msgTypes[33]
+	mi := &file_admin_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2785,7 +3289,7 @@ func (x *BrokerInfo) String() string {
 func (*BrokerInfo) ProtoMessage() {}
 
 func (x *BrokerInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_admin_proto_msgTypes[33]
+	mi := &file_admin_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2798,7 +3302,7 @@ func (x *BrokerInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BrokerInfo.ProtoReflect.Descriptor instead.
 func (*BrokerInfo) Descriptor() ([]byte, []int) {
-	return file_admin_proto_rawDescGZIP(), []int{33}
+	return file_admin_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *BrokerInfo) GetDelayStatus() DelayStatus {
@@ -2859,7 +3363,7 @@ type BrokerOperation struct {
 
 func (x *BrokerOperation) Reset() {
 	*x = BrokerOperation{}
-	mi := &file_admin_proto_msgTypes[34]
+	mi := &file_admin_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2871,7 +3375,7 @@ func (x *BrokerOperation) String() string {
 func (*BrokerOperation) ProtoMessage() {}
 
 func (x *BrokerOperation) ProtoReflect() protoreflect.Message {
-	mi := &file_admin_proto_msgTypes[34]
+	mi := &file_admin_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2884,7 +3388,7 @@ func (x *BrokerOperation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BrokerOperation.ProtoReflect.Descriptor instead.
 func (*BrokerOperation) Descriptor() ([]byte, []int) {
-	return file_admin_proto_rawDescGZIP(), []int{34}
+	return file_admin_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *BrokerOperation) GetType() string {
@@ -2937,7 +3441,7 @@ type ConsumerInfo struct {
 
 func (x *ConsumerInfo) Reset() {
 	*x = ConsumerInfo{}
-	mi := &file_admin_proto_msgTypes[35]
+	mi := &file_admin_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2949,7 +3453,7 @@ func (x *ConsumerInfo) String() string {
 func (*ConsumerInfo) ProtoMessage() {}
 
 func (x *ConsumerInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_admin_proto_msgTypes[35]
+	mi := &file_admin_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2962,7 +3466,7 @@ func (x *ConsumerInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConsumerInfo.ProtoReflect.Descriptor instead.
 func (*ConsumerInfo) Descriptor() ([]byte, []int) {
-	return file_admin_proto_rawDescGZIP(), []int{35}
+	return file_admin_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *ConsumerInfo) GetGroup() string {
@@ -3010,7 +3514,7 @@ type DeadLetterInfo struct {
 
 func (x *DeadLetterInfo) Reset() {
 	*x = DeadLetterInfo{}
-	mi := &file_admin_proto_msgTypes[36]
+	mi := &file_admin_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3022,7 +3526,7 @@ func (x *DeadLetterInfo) String() string {
 func (*DeadLetterInfo) ProtoMessage() {}
 
 func (x *DeadLetterInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_admin_proto_msgTypes[36]
+	mi := &file_admin_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3035,7 +3539,7 @@ func (x *DeadLetterInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeadLetterInfo.ProtoReflect.Descriptor instead.
 func (*DeadLetterInfo) Descriptor() ([]byte, []int) {
-	return file_admin_proto_rawDescGZIP(), []int{36}
+	return file_admin_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *DeadLetterInfo) GetTopic() string {
@@ -3071,7 +3575,7 @@ type ConsumeRecord struct {
 
 func (x *ConsumeRecord) Reset() {
 	*x = ConsumeRecord{}
-	mi := &file_admin_proto_msgTypes[37]
+	mi := &file_admin_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3083,7 +3587,7 @@ func (x *ConsumeRecord) String() string {
 func (*ConsumeRecord) ProtoMessage() {}
 
 func (x *ConsumeRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_admin_proto_msgTypes[37]
+	mi := &file_admin_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3096,7 +3600,7 @@ func (x *ConsumeRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConsumeRecord.ProtoReflect.Descriptor instead.
 func (*ConsumeRecord) Descriptor() ([]byte, []int) {
-	return file_admin_proto_rawDescGZIP(), []int{37}
+	return file_admin_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *ConsumeRecord) GetAttempt() int32 {
@@ -3164,7 +3668,7 @@ type ConsumeOperation struct {
 
 func (x *ConsumeOperation) Reset() {
 	*x = ConsumeOperation{}
-	mi := &file_admin_proto_msgTypes[38]
+	mi := &file_admin_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3176,7 +3680,7 @@ func (x *ConsumeOperation) String() string {
 func (*ConsumeOperation) ProtoMessage() {}
 
 func (x *ConsumeOperation) ProtoReflect() protoreflect.Message {
-	mi := &file_admin_proto_msgTypes[38]
+	mi := &file_admin_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3189,7 +3693,7 @@ func (x *ConsumeOperation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConsumeOperation.ProtoReflect.Descriptor instead.
 func (*ConsumeOperation) Descriptor() ([]byte, []int) {
-	return file_admin_proto_rawDescGZIP(), []int{38}
+	return file_admin_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *ConsumeOperation) GetType() string {
@@ -3253,7 +3757,7 @@ type TraceEvent struct {
 
 func (x *TraceEvent) Reset() {
 	*x = TraceEvent{}
-	mi := &file_admin_proto_msgTypes[39]
+	mi := &file_admin_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3265,7 +3769,7 @@ func (x *TraceEvent) String() string {
 func (*TraceEvent) ProtoMessage() {}
 
 func (x *TraceEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_admin_proto_msgTypes[39]
+	mi := &file_admin_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3278,7 +3782,7 @@ func (x *TraceEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TraceEvent.ProtoReflect.Descriptor instead.
 func (*TraceEvent) Descriptor() ([]byte, []int) {
-	return file_admin_proto_rawDescGZIP(), []int{39}
+	return file_admin_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *TraceEvent) GetType() string {
@@ -3376,7 +3880,30 @@ var File_admin_proto protoreflect.FileDescriptor
 
 const file_admin_proto_rawDesc = "" +
 	"\n" +
-	"\vadmin.proto\x12\x0eorbit.admin.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xe5\x01\n" +
+	"\vadmin.proto\x12\x0eorbit.admin.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xdc\x01\n" +
+	"\n" +
+	"Permission\x12A\n" +
+	"\rresource_type\x18\x01 \x01(\x0e2\x1c.orbit.admin.v1.ResourceTypeR\fresourceType\x12#\n" +
+	"\rresource_name\x18\x02 \x01(\tR\fresourceName\x120\n" +
+	"\aactions\x18\x03 \x03(\x0e2\x16.orbit.admin.v1.ActionR\aactions\x124\n" +
+	"\bdecision\x18\x04 \x01(\x0e2\x18.orbit.admin.v1.DecisionR\bdecision\"\xc4\x01\n" +
+	"\tAccessKey\x12\x1d\n" +
+	"\n" +
+	"access_key\x18\x01 \x01(\tR\taccessKey\x12\x1d\n" +
+	"\n" +
+	"secret_key\x18\x02 \x01(\tR\tsecretKey\x12\x18\n" +
+	"\aenabled\x18\x03 \x01(\bR\aenabled\x12<\n" +
+	"\vpermissions\x18\x04 \x03(\v2\x1a.orbit.admin.v1.PermissionR\vpermissions\x12!\n" +
+	"\fsource_cidrs\x18\x05 \x03(\tR\vsourceCidrs\"B\n" +
+	"\x13PutAccessKeyRequest\x12+\n" +
+	"\x03key\x18\x01 \x01(\v2\x19.orbit.admin.v1.AccessKeyR\x03key\"7\n" +
+	"\x16DeleteAccessKeyRequest\x12\x1d\n" +
+	"\n" +
+	"access_key\x18\x01 \x01(\tR\taccessKey\"\x19\n" +
+	"\x17DeleteAccessKeyResponse\"\x17\n" +
+	"\x15ListAccessKeysRequest\"G\n" +
+	"\x16ListAccessKeysResponse\x12-\n" +
+	"\x04keys\x18\x01 \x03(\v2\x19.orbit.admin.v1.AccessKeyR\x04keys\"\xe5\x01\n" +
 	"\x05Topic\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12-\n" +
 	"\x04type\x18\x02 \x01(\x0e2\x19.orbit.admin.v1.TopicTypeR\x04type\x12\x1f\n" +
@@ -3635,7 +4162,21 @@ const file_admin_proto_rawDesc = "" +
 	" \x01(\x05R\aqueueId\x12!\n" +
 	"\fqueue_offset\x18\v \x01(\x03R\vqueueOffset\x12\x16\n" +
 	"\x06status\x18\f \x01(\tR\x06status\x12\x16\n" +
-	"\x06detail\x18\r \x01(\tR\x06detail*\x85\x01\n" +
+	"\x06detail\x18\r \x01(\tR\x06detail*_\n" +
+	"\fResourceType\x12\x1d\n" +
+	"\x19RESOURCE_TYPE_UNSPECIFIED\x10\x00\x12\x17\n" +
+	"\x13RESOURCE_TYPE_TOPIC\x10\x01\x12\x17\n" +
+	"\x13RESOURCE_TYPE_GROUP\x10\x02*@\n" +
+	"\x06Action\x12\x16\n" +
+	"\x12ACTION_UNSPECIFIED\x10\x00\x12\x0e\n" +
+	"\n" +
+	"ACTION_PUB\x10\x01\x12\x0e\n" +
+	"\n" +
+	"ACTION_SUB\x10\x02*K\n" +
+	"\bDecision\x12\x18\n" +
+	"\x14DECISION_UNSPECIFIED\x10\x00\x12\x12\n" +
+	"\x0eDECISION_ALLOW\x10\x01\x12\x11\n" +
+	"\rDECISION_DENY\x10\x02*\x85\x01\n" +
 	"\tTopicType\x12\x1a\n" +
 	"\x16TOPIC_TYPE_UNSPECIFIED\x10\x00\x12\x15\n" +
 	"\x11TOPIC_TYPE_NORMAL\x10\x01\x12\x13\n" +
@@ -3682,8 +4223,7 @@ const file_admin_proto_rawDesc = "" +
 	"\x16CONSUME_STATUS_SUCCESS\x10\x03\x12\x1b\n" +
 	"\x17CONSUME_STATUS_RETRYING\x10\x04\x12\x16\n" +
 	"\x12CONSUME_STATUS_DLQ\x10\x05\x12\x1a\n" +
-	"\x16CONSUME_STATUS_WAITING\x10\x062\x98\n" +
-	"\n" +
+	"\x16CONSUME_STATUS_WAITING\x10\x062\xad\f\n" +
 	"\x05Admin\x12H\n" +
 	"\vCreateTopic\x12\".orbit.admin.v1.CreateTopicRequest\x1a\x15.orbit.admin.v1.Topic\x12H\n" +
 	"\vUpdateTopic\x12\".orbit.admin.v1.UpdateTopicRequest\x1a\x15.orbit.admin.v1.Topic\x12V\n" +
@@ -3703,7 +4243,10 @@ const file_admin_proto_rawDesc = "" +
 	"\rQueryMessages\x12$.orbit.admin.v1.QueryMessagesRequest\x1a%.orbit.admin.v1.QueryMessagesResponse\x12H\n" +
 	"\n" +
 	"GetMessage\x12!.orbit.admin.v1.GetMessageRequest\x1a\x17.orbit.admin.v1.Message\x12B\n" +
-	"\bGetTrace\x12\x1f.orbit.admin.v1.GetTraceRequest\x1a\x15.orbit.admin.v1.TraceB2Z0github.com/orbitmq/orbit/dataplane/admin/adminpbb\x06proto3"
+	"\bGetTrace\x12\x1f.orbit.admin.v1.GetTraceRequest\x1a\x15.orbit.admin.v1.Trace\x12N\n" +
+	"\fPutAccessKey\x12#.orbit.admin.v1.PutAccessKeyRequest\x1a\x19.orbit.admin.v1.AccessKey\x12b\n" +
+	"\x0fDeleteAccessKey\x12&.orbit.admin.v1.DeleteAccessKeyRequest\x1a'.orbit.admin.v1.DeleteAccessKeyResponse\x12_\n" +
+	"\x0eListAccessKeys\x12%.orbit.admin.v1.ListAccessKeysRequest\x1a&.orbit.admin.v1.ListAccessKeysResponseB2Z0github.com/orbitmq/orbit/dataplane/admin/adminpbb\x06proto3"
 
 var (
 	file_admin_proto_rawDescOnce sync.Once
@@ -3717,154 +4260,176 @@ func file_admin_proto_rawDescGZIP() []byte {
 	return file_admin_proto_rawDescData
 }
 
-var file_admin_proto_enumTypes = make([]protoimpl.EnumInfo, 8)
-var file_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 41)
+var file_admin_proto_enumTypes = make([]protoimpl.EnumInfo, 11)
+var file_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 48)
 var file_admin_proto_goTypes = []any{
-	(TopicType)(0),                   // 0: orbit.admin.v1.TopicType
-	(ResetPosition)(0),               // 1: orbit.admin.v1.ResetPosition
-	(MessageType)(0),                 // 2: orbit.admin.v1.MessageType
-	(MessageState)(0),                // 3: orbit.admin.v1.MessageState
-	(DeliveryState)(0),               // 4: orbit.admin.v1.DeliveryState
-	(DelayStatus)(0),                 // 5: orbit.admin.v1.DelayStatus
-	(TransactionStatus)(0),           // 6: orbit.admin.v1.TransactionStatus
-	(ConsumeStatus)(0),               // 7: orbit.admin.v1.ConsumeStatus
-	(*Topic)(nil),                    // 8: orbit.admin.v1.Topic
-	(*CreateTopicRequest)(nil),       // 9: orbit.admin.v1.CreateTopicRequest
-	(*UpdateTopicRequest)(nil),       // 10: orbit.admin.v1.UpdateTopicRequest
-	(*DeleteTopicRequest)(nil),       // 11: orbit.admin.v1.DeleteTopicRequest
-	(*DeleteTopicResponse)(nil),      // 12: orbit.admin.v1.DeleteTopicResponse
-	(*GetTopicRequest)(nil),          // 13: orbit.admin.v1.GetTopicRequest
-	(*ListTopicsRequest)(nil),        // 14: orbit.admin.v1.ListTopicsRequest
-	(*ListTopicsResponse)(nil),       // 15: orbit.admin.v1.ListTopicsResponse
-	(*Group)(nil),                    // 16: orbit.admin.v1.Group
-	(*CreateGroupRequest)(nil),       // 17: orbit.admin.v1.CreateGroupRequest
-	(*UpdateGroupRequest)(nil),       // 18: orbit.admin.v1.UpdateGroupRequest
-	(*DeleteGroupRequest)(nil),       // 19: orbit.admin.v1.DeleteGroupRequest
-	(*DeleteGroupResponse)(nil),      // 20: orbit.admin.v1.DeleteGroupResponse
-	(*GetGroupRequest)(nil),          // 21: orbit.admin.v1.GetGroupRequest
-	(*ListGroupsRequest)(nil),        // 22: orbit.admin.v1.ListGroupsRequest
-	(*ListGroupsResponse)(nil),       // 23: orbit.admin.v1.ListGroupsResponse
-	(*QueueOffset)(nil),              // 24: orbit.admin.v1.QueueOffset
-	(*GetGroupOffsetsRequest)(nil),   // 25: orbit.admin.v1.GetGroupOffsetsRequest
-	(*GetGroupOffsetsResponse)(nil),  // 26: orbit.admin.v1.GetGroupOffsetsResponse
-	(*ResetGroupOffsetRequest)(nil),  // 27: orbit.admin.v1.ResetGroupOffsetRequest
-	(*ResetGroupOffsetResponse)(nil), // 28: orbit.admin.v1.ResetGroupOffsetResponse
-	(*GetNodeStatsRequest)(nil),      // 29: orbit.admin.v1.GetNodeStatsRequest
-	(*StoreStats)(nil),               // 30: orbit.admin.v1.StoreStats
-	(*NodeStats)(nil),                // 31: orbit.admin.v1.NodeStats
-	(*GroupDelivery)(nil),            // 32: orbit.admin.v1.GroupDelivery
-	(*Message)(nil),                  // 33: orbit.admin.v1.Message
-	(*QueryMessagesRequest)(nil),     // 34: orbit.admin.v1.QueryMessagesRequest
-	(*QueryMessagesResponse)(nil),    // 35: orbit.admin.v1.QueryMessagesResponse
-	(*GetMessageRequest)(nil),        // 36: orbit.admin.v1.GetMessageRequest
-	(*GetTraceRequest)(nil),          // 37: orbit.admin.v1.GetTraceRequest
-	(*Trace)(nil),                    // 38: orbit.admin.v1.Trace
-	(*ProducerInfo)(nil),             // 39: orbit.admin.v1.ProducerInfo
-	(*ProduceRecord)(nil),            // 40: orbit.admin.v1.ProduceRecord
-	(*BrokerInfo)(nil),               // 41: orbit.admin.v1.BrokerInfo
-	(*BrokerOperation)(nil),          // 42: orbit.admin.v1.BrokerOperation
-	(*ConsumerInfo)(nil),             // 43: orbit.admin.v1.ConsumerInfo
-	(*DeadLetterInfo)(nil),           // 44: orbit.admin.v1.DeadLetterInfo
-	(*ConsumeRecord)(nil),            // 45: orbit.admin.v1.ConsumeRecord
-	(*ConsumeOperation)(nil),         // 46: orbit.admin.v1.ConsumeOperation
-	(*TraceEvent)(nil),               // 47: orbit.admin.v1.TraceEvent
-	nil,                              // 48: orbit.admin.v1.Message.PropertiesEntry
-	(*timestamppb.Timestamp)(nil),    // 49: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),      // 50: google.protobuf.Duration
+	(ResourceType)(0),                // 0: orbit.admin.v1.ResourceType
+	(Action)(0),                      // 1: orbit.admin.v1.Action
+	(Decision)(0),                    // 2: orbit.admin.v1.Decision
+	(TopicType)(0),                   // 3: orbit.admin.v1.TopicType
+	(ResetPosition)(0),               // 4: orbit.admin.v1.ResetPosition
+	(MessageType)(0),                 // 5: orbit.admin.v1.MessageType
+	(MessageState)(0),                // 6: orbit.admin.v1.MessageState
+	(DeliveryState)(0),               // 7: orbit.admin.v1.DeliveryState
+	(DelayStatus)(0),                 // 8: orbit.admin.v1.DelayStatus
+	(TransactionStatus)(0),           // 9: orbit.admin.v1.TransactionStatus
+	(ConsumeStatus)(0),               // 10: orbit.admin.v1.ConsumeStatus
+	(*Permission)(nil),               // 11: orbit.admin.v1.Permission
+	(*AccessKey)(nil),                // 12: orbit.admin.v1.AccessKey
+	(*PutAccessKeyRequest)(nil),      // 13: orbit.admin.v1.PutAccessKeyRequest
+	(*DeleteAccessKeyRequest)(nil),   // 14: orbit.admin.v1.DeleteAccessKeyRequest
+	(*DeleteAccessKeyResponse)(nil),  // 15: orbit.admin.v1.DeleteAccessKeyResponse
+	(*ListAccessKeysRequest)(nil),    // 16: orbit.admin.v1.ListAccessKeysRequest
+	(*ListAccessKeysResponse)(nil),   // 17: orbit.admin.v1.ListAccessKeysResponse
+	(*Topic)(nil),                    // 18: orbit.admin.v1.Topic
+	(*CreateTopicRequest)(nil),       // 19: orbit.admin.v1.CreateTopicRequest
+	(*UpdateTopicRequest)(nil),       // 20: orbit.admin.v1.UpdateTopicRequest
+	(*DeleteTopicRequest)(nil),       // 21: orbit.admin.v1.DeleteTopicRequest
+	(*DeleteTopicResponse)(nil),      // 22: orbit.admin.v1.DeleteTopicResponse
+	(*GetTopicRequest)(nil),          // 23: orbit.admin.v1.GetTopicRequest
+	(*ListTopicsRequest)(nil),        // 24: orbit.admin.v1.ListTopicsRequest
+	(*ListTopicsResponse)(nil),       // 25: orbit.admin.v1.ListTopicsResponse
+	(*Group)(nil),                    // 26: orbit.admin.v1.Group
+	(*CreateGroupRequest)(nil),       // 27: orbit.admin.v1.CreateGroupRequest
+	(*UpdateGroupRequest)(nil),       // 28: orbit.admin.v1.UpdateGroupRequest
+	(*DeleteGroupRequest)(nil),       // 29: orbit.admin.v1.DeleteGroupRequest
+	(*DeleteGroupResponse)(nil),      // 30: orbit.admin.v1.DeleteGroupResponse
+	(*GetGroupRequest)(nil),          // 31: orbit.admin.v1.GetGroupRequest
+	(*ListGroupsRequest)(nil),        // 32: orbit.admin.v1.ListGroupsRequest
+	(*ListGroupsResponse)(nil),       // 33: orbit.admin.v1.ListGroupsResponse
+	(*QueueOffset)(nil),              // 34: orbit.admin.v1.QueueOffset
+	(*GetGroupOffsetsRequest)(nil),   // 35: orbit.admin.v1.GetGroupOffsetsRequest
+	(*GetGroupOffsetsResponse)(nil),  // 36: orbit.admin.v1.GetGroupOffsetsResponse
+	(*ResetGroupOffsetRequest)(nil),  // 37: orbit.admin.v1.ResetGroupOffsetRequest
+	(*ResetGroupOffsetResponse)(nil), // 38: orbit.admin.v1.ResetGroupOffsetResponse
+	(*GetNodeStatsRequest)(nil),      // 39: orbit.admin.v1.GetNodeStatsRequest
+	(*StoreStats)(nil),               // 40: orbit.admin.v1.StoreStats
+	(*NodeStats)(nil),                // 41: orbit.admin.v1.NodeStats
+	(*GroupDelivery)(nil),            // 42: orbit.admin.v1.GroupDelivery
+	(*Message)(nil),                  // 43: orbit.admin.v1.Message
+	(*QueryMessagesRequest)(nil),     // 44: orbit.admin.v1.QueryMessagesRequest
+	(*QueryMessagesResponse)(nil),    // 45: orbit.admin.v1.QueryMessagesResponse
+	(*GetMessageRequest)(nil),        // 46: orbit.admin.v1.GetMessageRequest
+	(*GetTraceRequest)(nil),          // 47: orbit.admin.v1.GetTraceRequest
+	(*Trace)(nil),                    // 48: orbit.admin.v1.Trace
+	(*ProducerInfo)(nil),             // 49: orbit.admin.v1.ProducerInfo
+	(*ProduceRecord)(nil),            // 50: orbit.admin.v1.ProduceRecord
+	(*BrokerInfo)(nil),               // 51: orbit.admin.v1.BrokerInfo
+	(*BrokerOperation)(nil),          // 52: orbit.admin.v1.BrokerOperation
+	(*ConsumerInfo)(nil),             // 53: orbit.admin.v1.ConsumerInfo
+	(*DeadLetterInfo)(nil),           // 54: orbit.admin.v1.DeadLetterInfo
+	(*ConsumeRecord)(nil),            // 55: orbit.admin.v1.ConsumeRecord
+	(*ConsumeOperation)(nil),         // 56: orbit.admin.v1.ConsumeOperation
+	(*TraceEvent)(nil),               // 57: orbit.admin.v1.TraceEvent
+	nil,                              // 58: orbit.admin.v1.Message.PropertiesEntry
+	(*timestamppb.Timestamp)(nil),    // 59: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),      // 60: google.protobuf.Duration
 }
 var file_admin_proto_depIdxs = []int32{
-	0,  // 0: orbit.admin.v1.Topic.type:type_name -> orbit.admin.v1.TopicType
-	49, // 1: orbit.admin.v1.Topic.create_time:type_name -> google.protobuf.Timestamp
-	49, // 2: orbit.admin.v1.Topic.update_time:type_name -> google.protobuf.Timestamp
-	0,  // 3: orbit.admin.v1.CreateTopicRequest.type:type_name -> orbit.admin.v1.TopicType
-	0,  // 4: orbit.admin.v1.UpdateTopicRequest.type:type_name -> orbit.admin.v1.TopicType
-	8,  // 5: orbit.admin.v1.ListTopicsResponse.topics:type_name -> orbit.admin.v1.Topic
-	49, // 6: orbit.admin.v1.Group.create_time:type_name -> google.protobuf.Timestamp
-	49, // 7: orbit.admin.v1.Group.update_time:type_name -> google.protobuf.Timestamp
-	16, // 8: orbit.admin.v1.ListGroupsResponse.groups:type_name -> orbit.admin.v1.Group
-	24, // 9: orbit.admin.v1.GetGroupOffsetsResponse.offsets:type_name -> orbit.admin.v1.QueueOffset
-	1,  // 10: orbit.admin.v1.ResetGroupOffsetRequest.position:type_name -> orbit.admin.v1.ResetPosition
-	49, // 11: orbit.admin.v1.ResetGroupOffsetRequest.timestamp:type_name -> google.protobuf.Timestamp
-	24, // 12: orbit.admin.v1.ResetGroupOffsetResponse.offsets:type_name -> orbit.admin.v1.QueueOffset
-	49, // 13: orbit.admin.v1.NodeStats.start_time:type_name -> google.protobuf.Timestamp
-	50, // 14: orbit.admin.v1.NodeStats.uptime:type_name -> google.protobuf.Duration
-	30, // 15: orbit.admin.v1.NodeStats.store:type_name -> orbit.admin.v1.StoreStats
-	4,  // 16: orbit.admin.v1.GroupDelivery.state:type_name -> orbit.admin.v1.DeliveryState
-	49, // 17: orbit.admin.v1.GroupDelivery.invisible_until:type_name -> google.protobuf.Timestamp
-	2,  // 18: orbit.admin.v1.Message.type:type_name -> orbit.admin.v1.MessageType
-	3,  // 19: orbit.admin.v1.Message.state:type_name -> orbit.admin.v1.MessageState
-	48, // 20: orbit.admin.v1.Message.properties:type_name -> orbit.admin.v1.Message.PropertiesEntry
-	49, // 21: orbit.admin.v1.Message.born_time:type_name -> google.protobuf.Timestamp
-	49, // 22: orbit.admin.v1.Message.store_time:type_name -> google.protobuf.Timestamp
-	49, // 23: orbit.admin.v1.Message.delivery_time:type_name -> google.protobuf.Timestamp
-	32, // 24: orbit.admin.v1.Message.deliveries:type_name -> orbit.admin.v1.GroupDelivery
-	49, // 25: orbit.admin.v1.QueryMessagesRequest.start_time:type_name -> google.protobuf.Timestamp
-	49, // 26: orbit.admin.v1.QueryMessagesRequest.end_time:type_name -> google.protobuf.Timestamp
-	33, // 27: orbit.admin.v1.QueryMessagesResponse.messages:type_name -> orbit.admin.v1.Message
-	33, // 28: orbit.admin.v1.Trace.message:type_name -> orbit.admin.v1.Message
-	39, // 29: orbit.admin.v1.Trace.producer:type_name -> orbit.admin.v1.ProducerInfo
-	41, // 30: orbit.admin.v1.Trace.broker:type_name -> orbit.admin.v1.BrokerInfo
-	43, // 31: orbit.admin.v1.Trace.consumers:type_name -> orbit.admin.v1.ConsumerInfo
-	47, // 32: orbit.admin.v1.Trace.events:type_name -> orbit.admin.v1.TraceEvent
-	40, // 33: orbit.admin.v1.ProducerInfo.records:type_name -> orbit.admin.v1.ProduceRecord
-	49, // 34: orbit.admin.v1.ProduceRecord.produce_time:type_name -> google.protobuf.Timestamp
-	49, // 35: orbit.admin.v1.ProduceRecord.arrive_time:type_name -> google.protobuf.Timestamp
-	50, // 36: orbit.admin.v1.ProduceRecord.cost:type_name -> google.protobuf.Duration
-	5,  // 37: orbit.admin.v1.BrokerInfo.delay_status:type_name -> orbit.admin.v1.DelayStatus
-	49, // 38: orbit.admin.v1.BrokerInfo.preset_delay_time:type_name -> google.protobuf.Timestamp
-	6,  // 39: orbit.admin.v1.BrokerInfo.transaction_status:type_name -> orbit.admin.v1.TransactionStatus
-	42, // 40: orbit.admin.v1.BrokerInfo.operations:type_name -> orbit.admin.v1.BrokerOperation
-	49, // 41: orbit.admin.v1.BrokerOperation.time:type_name -> google.protobuf.Timestamp
-	7,  // 42: orbit.admin.v1.ConsumerInfo.status:type_name -> orbit.admin.v1.ConsumeStatus
-	44, // 43: orbit.admin.v1.ConsumerInfo.dead_letter:type_name -> orbit.admin.v1.DeadLetterInfo
-	45, // 44: orbit.admin.v1.ConsumerInfo.records:type_name -> orbit.admin.v1.ConsumeRecord
-	49, // 45: orbit.admin.v1.DeadLetterInfo.time:type_name -> google.protobuf.Timestamp
-	49, // 46: orbit.admin.v1.ConsumeRecord.deliver_time:type_name -> google.protobuf.Timestamp
-	49, // 47: orbit.admin.v1.ConsumeRecord.invisible_until:type_name -> google.protobuf.Timestamp
-	46, // 48: orbit.admin.v1.ConsumeRecord.operations:type_name -> orbit.admin.v1.ConsumeOperation
-	49, // 49: orbit.admin.v1.ConsumeOperation.time:type_name -> google.protobuf.Timestamp
-	49, // 50: orbit.admin.v1.ConsumeOperation.invisible_until:type_name -> google.protobuf.Timestamp
-	49, // 51: orbit.admin.v1.TraceEvent.time:type_name -> google.protobuf.Timestamp
-	49, // 52: orbit.admin.v1.TraceEvent.invisible_until:type_name -> google.protobuf.Timestamp
-	49, // 53: orbit.admin.v1.TraceEvent.deliver_at:type_name -> google.protobuf.Timestamp
-	50, // 54: orbit.admin.v1.TraceEvent.cost:type_name -> google.protobuf.Duration
-	9,  // 55: orbit.admin.v1.Admin.CreateTopic:input_type -> orbit.admin.v1.CreateTopicRequest
-	10, // 56: orbit.admin.v1.Admin.UpdateTopic:input_type -> orbit.admin.v1.UpdateTopicRequest
-	11, // 57: orbit.admin.v1.Admin.DeleteTopic:input_type -> orbit.admin.v1.DeleteTopicRequest
-	13, // 58: orbit.admin.v1.Admin.GetTopic:input_type -> orbit.admin.v1.GetTopicRequest
-	14, // 59: orbit.admin.v1.Admin.ListTopics:input_type -> orbit.admin.v1.ListTopicsRequest
-	17, // 60: orbit.admin.v1.Admin.CreateGroup:input_type -> orbit.admin.v1.CreateGroupRequest
-	18, // 61: orbit.admin.v1.Admin.UpdateGroup:input_type -> orbit.admin.v1.UpdateGroupRequest
-	19, // 62: orbit.admin.v1.Admin.DeleteGroup:input_type -> orbit.admin.v1.DeleteGroupRequest
-	21, // 63: orbit.admin.v1.Admin.GetGroup:input_type -> orbit.admin.v1.GetGroupRequest
-	22, // 64: orbit.admin.v1.Admin.ListGroups:input_type -> orbit.admin.v1.ListGroupsRequest
-	25, // 65: orbit.admin.v1.Admin.GetGroupOffsets:input_type -> orbit.admin.v1.GetGroupOffsetsRequest
-	27, // 66: orbit.admin.v1.Admin.ResetGroupOffset:input_type -> orbit.admin.v1.ResetGroupOffsetRequest
-	29, // 67: orbit.admin.v1.Admin.GetNodeStats:input_type -> orbit.admin.v1.GetNodeStatsRequest
-	34, // 68: orbit.admin.v1.Admin.QueryMessages:input_type -> orbit.admin.v1.QueryMessagesRequest
-	36, // 69: orbit.admin.v1.Admin.GetMessage:input_type -> orbit.admin.v1.GetMessageRequest
-	37, // 70: orbit.admin.v1.Admin.GetTrace:input_type -> orbit.admin.v1.GetTraceRequest
-	8,  // 71: orbit.admin.v1.Admin.CreateTopic:output_type -> orbit.admin.v1.Topic
-	8,  // 72: orbit.admin.v1.Admin.UpdateTopic:output_type -> orbit.admin.v1.Topic
-	12, // 73: orbit.admin.v1.Admin.DeleteTopic:output_type -> orbit.admin.v1.DeleteTopicResponse
-	8,  // 74: orbit.admin.v1.Admin.GetTopic:output_type -> orbit.admin.v1.Topic
-	15, // 75: orbit.admin.v1.Admin.ListTopics:output_type -> orbit.admin.v1.ListTopicsResponse
-	16, // 76: orbit.admin.v1.Admin.CreateGroup:output_type -> orbit.admin.v1.Group
-	16, // 77: orbit.admin.v1.Admin.UpdateGroup:output_type -> orbit.admin.v1.Group
-	20, // 78: orbit.admin.v1.Admin.DeleteGroup:output_type -> orbit.admin.v1.DeleteGroupResponse
-	16, // 79: orbit.admin.v1.Admin.GetGroup:output_type -> orbit.admin.v1.Group
-	23, // 80: orbit.admin.v1.Admin.ListGroups:output_type -> orbit.admin.v1.ListGroupsResponse
-	26, // 81: orbit.admin.v1.Admin.GetGroupOffsets:output_type -> orbit.admin.v1.GetGroupOffsetsResponse
-	28, // 82: orbit.admin.v1.Admin.ResetGroupOffset:output_type -> orbit.admin.v1.ResetGroupOffsetResponse
-	31, // 83: orbit.admin.v1.Admin.GetNodeStats:output_type -> orbit.admin.v1.NodeStats
-	35, // 84: orbit.admin.v1.Admin.QueryMessages:output_type -> orbit.admin.v1.QueryMessagesResponse
-	33, // 85: orbit.admin.v1.Admin.GetMessage:output_type -> orbit.admin.v1.Message
-	38, // 86: orbit.admin.v1.Admin.GetTrace:output_type -> orbit.admin.v1.Trace
-	71, // [71:87] is the sub-list for method output_type
-	55, // [55:71] is the sub-list for method input_type
-	55, // [55:55] is the sub-list for extension type_name
-	55, // [55:55] is the sub-list for extension extendee
-	0,  // [0:55] is the sub-list for field type_name
+	0,  // 0: orbit.admin.v1.Permission.resource_type:type_name -> orbit.admin.v1.ResourceType
+	1,  // 1: orbit.admin.v1.Permission.actions:type_name -> orbit.admin.v1.Action
+	2,  // 2: orbit.admin.v1.Permission.decision:type_name -> orbit.admin.v1.Decision
+	11, // 3: orbit.admin.v1.AccessKey.permissions:type_name -> orbit.admin.v1.Permission
+	12, // 4: orbit.admin.v1.PutAccessKeyRequest.key:type_name -> orbit.admin.v1.AccessKey
+	12, // 5: orbit.admin.v1.ListAccessKeysResponse.keys:type_name -> orbit.admin.v1.AccessKey
+	3,  // 6: orbit.admin.v1.Topic.type:type_name -> orbit.admin.v1.TopicType
+	59, // 7: orbit.admin.v1.Topic.create_time:type_name -> google.protobuf.Timestamp
+	59, // 8: orbit.admin.v1.Topic.update_time:type_name -> google.protobuf.Timestamp
+	3,  // 9: orbit.admin.v1.CreateTopicRequest.type:type_name -> orbit.admin.v1.TopicType
+	3,  // 10: orbit.admin.v1.UpdateTopicRequest.type:type_name -> orbit.admin.v1.TopicType
+	18, // 11: orbit.admin.v1.ListTopicsResponse.topics:type_name -> orbit.admin.v1.Topic
+	59, // 12: orbit.admin.v1.Group.create_time:type_name -> google.protobuf.Timestamp
+	59, // 13: orbit.admin.v1.Group.update_time:type_name -> google.protobuf.Timestamp
+	26, // 14: orbit.admin.v1.ListGroupsResponse.groups:type_name -> orbit.admin.v1.Group
+	34, // 15: orbit.admin.v1.GetGroupOffsetsResponse.offsets:type_name -> orbit.admin.v1.QueueOffset
+	4,  // 16: orbit.admin.v1.ResetGroupOffsetRequest.position:type_name -> orbit.admin.v1.ResetPosition
+	59, // 17: orbit.admin.v1.ResetGroupOffsetRequest.timestamp:type_name -> google.protobuf.Timestamp
+	34, // 18: orbit.admin.v1.ResetGroupOffsetResponse.offsets:type_name -> orbit.admin.v1.QueueOffset
+	59, // 19: orbit.admin.v1.NodeStats.start_time:type_name -> google.protobuf.Timestamp
+	60, // 20: orbit.admin.v1.NodeStats.uptime:type_name -> google.protobuf.Duration
+	40, // 21: orbit.admin.v1.NodeStats.store:type_name -> orbit.admin.v1.StoreStats
+	7,  // 22: orbit.admin.v1.GroupDelivery.state:type_name -> orbit.admin.v1.DeliveryState
+	59, // 23: orbit.admin.v1.GroupDelivery.invisible_until:type_name -> google.protobuf.Timestamp
+	5,  // 24: orbit.admin.v1.Message.type:type_name -> orbit.admin.v1.MessageType
+	6,  // 25: orbit.admin.v1.Message.state:type_name -> orbit.admin.v1.MessageState
+	58, // 26: orbit.admin.v1.Message.properties:type_name -> orbit.admin.v1.Message.PropertiesEntry
+	59, // 27: orbit.admin.v1.Message.born_time:type_name -> google.protobuf.Timestamp
+	59, // 28: orbit.admin.v1.Message.store_time:type_name -> google.protobuf.Timestamp
+	59, // 29: orbit.admin.v1.Message.delivery_time:type_name -> google.protobuf.Timestamp
+	42, // 30: orbit.admin.v1.Message.deliveries:type_name -> orbit.admin.v1.GroupDelivery
+	59, // 31: orbit.admin.v1.QueryMessagesRequest.start_time:type_name -> google.protobuf.Timestamp
+	59, // 32: orbit.admin.v1.QueryMessagesRequest.end_time:type_name -> google.protobuf.Timestamp
+	43, // 33: orbit.admin.v1.QueryMessagesResponse.messages:type_name -> orbit.admin.v1.Message
+	43, // 34: orbit.admin.v1.Trace.message:type_name -> orbit.admin.v1.Message
+	49, // 35: orbit.admin.v1.Trace.producer:type_name -> orbit.admin.v1.ProducerInfo
+	51, // 36: orbit.admin.v1.Trace.broker:type_name -> orbit.admin.v1.BrokerInfo
+	53, // 37: orbit.admin.v1.Trace.consumers:type_name -> orbit.admin.v1.ConsumerInfo
+	57, // 38: orbit.admin.v1.Trace.events:type_name -> orbit.admin.v1.TraceEvent
+	50, // 39: orbit.admin.v1.ProducerInfo.records:type_name -> orbit.admin.v1.ProduceRecord
+	59, // 40: orbit.admin.v1.ProduceRecord.produce_time:type_name -> google.protobuf.Timestamp
+	59, // 41: orbit.admin.v1.ProduceRecord.arrive_time:type_name -> google.protobuf.Timestamp
+	60, // 42: orbit.admin.v1.ProduceRecord.cost:type_name -> google.protobuf.Duration
+	8,  // 43: orbit.admin.v1.BrokerInfo.delay_status:type_name -> orbit.admin.v1.DelayStatus
+	59, // 44: orbit.admin.v1.BrokerInfo.preset_delay_time:type_name -> google.protobuf.Timestamp
+	9,  // 45: orbit.admin.v1.BrokerInfo.transaction_status:type_name -> orbit.admin.v1.TransactionStatus
+	52, // 46: orbit.admin.v1.BrokerInfo.operations:type_name -> orbit.admin.v1.BrokerOperation
+	59, // 47: orbit.admin.v1.BrokerOperation.time:type_name -> google.protobuf.Timestamp
+	10, // 48: orbit.admin.v1.ConsumerInfo.status:type_name -> orbit.admin.v1.ConsumeStatus
+	54, // 49: orbit.admin.v1.ConsumerInfo.dead_letter:type_name -> orbit.admin.v1.DeadLetterInfo
+	55, // 50: orbit.admin.v1.ConsumerInfo.records:type_name -> orbit.admin.v1.ConsumeRecord
+	59, // 51: orbit.admin.v1.DeadLetterInfo.time:type_name -> google.protobuf.Timestamp
+	59, // 52: orbit.admin.v1.ConsumeRecord.deliver_time:type_name -> google.protobuf.Timestamp
+	59, // 53: orbit.admin.v1.ConsumeRecord.invisible_until:type_name -> google.protobuf.Timestamp
+	56, // 54: orbit.admin.v1.ConsumeRecord.operations:type_name -> orbit.admin.v1.ConsumeOperation
+	59, // 55: orbit.admin.v1.ConsumeOperation.time:type_name -> google.protobuf.Timestamp
+	59, // 56: orbit.admin.v1.ConsumeOperation.invisible_until:type_name -> google.protobuf.Timestamp
+	59, // 57: orbit.admin.v1.TraceEvent.time:type_name -> google.protobuf.Timestamp
+	59, // 58: orbit.admin.v1.TraceEvent.invisible_until:type_name -> google.protobuf.Timestamp
+	59, // 59: orbit.admin.v1.TraceEvent.deliver_at:type_name -> google.protobuf.Timestamp
+	60, // 60: orbit.admin.v1.TraceEvent.cost:type_name -> google.protobuf.Duration
+	19, // 61: orbit.admin.v1.Admin.CreateTopic:input_type -> orbit.admin.v1.CreateTopicRequest
+	20, // 62: orbit.admin.v1.Admin.UpdateTopic:input_type -> orbit.admin.v1.UpdateTopicRequest
+	21, // 63: orbit.admin.v1.Admin.DeleteTopic:input_type -> orbit.admin.v1.DeleteTopicRequest
+	23, // 64: orbit.admin.v1.Admin.GetTopic:input_type -> orbit.admin.v1.GetTopicRequest
+	24, // 65: orbit.admin.v1.Admin.ListTopics:input_type -> orbit.admin.v1.ListTopicsRequest
+	27, // 66: orbit.admin.v1.Admin.CreateGroup:input_type -> orbit.admin.v1.CreateGroupRequest
+	28, // 67: orbit.admin.v1.Admin.UpdateGroup:input_type -> orbit.admin.v1.UpdateGroupRequest
+	29, // 68: orbit.admin.v1.Admin.DeleteGroup:input_type -> orbit.admin.v1.DeleteGroupRequest
+	31, // 69: orbit.admin.v1.Admin.GetGroup:input_type -> orbit.admin.v1.GetGroupRequest
+	32, // 70: orbit.admin.v1.Admin.ListGroups:input_type -> orbit.admin.v1.ListGroupsRequest
+	35, // 71: orbit.admin.v1.Admin.GetGroupOffsets:input_type -> orbit.admin.v1.GetGroupOffsetsRequest
+	37, // 72: orbit.admin.v1.Admin.ResetGroupOffset:input_type -> orbit.admin.v1.ResetGroupOffsetRequest
+	39, // 73: orbit.admin.v1.Admin.GetNodeStats:input_type -> orbit.admin.v1.GetNodeStatsRequest
+	44, // 74: orbit.admin.v1.Admin.QueryMessages:input_type -> orbit.admin.v1.QueryMessagesRequest
+	46, // 75: orbit.admin.v1.Admin.GetMessage:input_type -> orbit.admin.v1.GetMessageRequest
+	47, // 76: orbit.admin.v1.Admin.GetTrace:input_type -> orbit.admin.v1.GetTraceRequest
+	13, // 77: orbit.admin.v1.Admin.PutAccessKey:input_type -> orbit.admin.v1.PutAccessKeyRequest
+	14, // 78: orbit.admin.v1.Admin.DeleteAccessKey:input_type -> orbit.admin.v1.DeleteAccessKeyRequest
+	16, // 79: orbit.admin.v1.Admin.ListAccessKeys:input_type -> orbit.admin.v1.ListAccessKeysRequest
+	18, // 80: orbit.admin.v1.Admin.CreateTopic:output_type -> orbit.admin.v1.Topic
+	18, // 81: orbit.admin.v1.Admin.UpdateTopic:output_type -> orbit.admin.v1.Topic
+	22, // 82: orbit.admin.v1.Admin.DeleteTopic:output_type -> orbit.admin.v1.DeleteTopicResponse
+	18, // 83: orbit.admin.v1.Admin.GetTopic:output_type -> orbit.admin.v1.Topic
+	25, // 84: orbit.admin.v1.Admin.ListTopics:output_type -> orbit.admin.v1.ListTopicsResponse
+	26, // 85: orbit.admin.v1.Admin.CreateGroup:output_type -> orbit.admin.v1.Group
+	26, // 86: orbit.admin.v1.Admin.UpdateGroup:output_type -> orbit.admin.v1.Group
+	30, // 87: orbit.admin.v1.Admin.DeleteGroup:output_type -> orbit.admin.v1.DeleteGroupResponse
+	26, // 88: orbit.admin.v1.Admin.GetGroup:output_type -> orbit.admin.v1.Group
+	33, // 89: orbit.admin.v1.Admin.ListGroups:output_type -> orbit.admin.v1.ListGroupsResponse
+	36, // 90: orbit.admin.v1.Admin.GetGroupOffsets:output_type -> orbit.admin.v1.GetGroupOffsetsResponse
+	38, // 91: orbit.admin.v1.Admin.ResetGroupOffset:output_type -> orbit.admin.v1.ResetGroupOffsetResponse
+	41, // 92: orbit.admin.v1.Admin.GetNodeStats:output_type -> orbit.admin.v1.NodeStats
+	45, // 93: orbit.admin.v1.Admin.QueryMessages:output_type -> orbit.admin.v1.QueryMessagesResponse
+	43, // 94: orbit.admin.v1.Admin.GetMessage:output_type -> orbit.admin.v1.Message
+	48, // 95: orbit.admin.v1.Admin.GetTrace:output_type -> orbit.admin.v1.Trace
+	12, // 96: orbit.admin.v1.Admin.PutAccessKey:output_type -> orbit.admin.v1.AccessKey
+	15, // 97: orbit.admin.v1.Admin.DeleteAccessKey:output_type -> orbit.admin.v1.DeleteAccessKeyResponse
+	17, // 98: orbit.admin.v1.Admin.ListAccessKeys:output_type -> orbit.admin.v1.ListAccessKeysResponse
+	80, // [80:99] is the sub-list for method output_type
+	61, // [61:80] is the sub-list for method input_type
+	61, // [61:61] is the sub-list for extension type_name
+	61, // [61:61] is the sub-list for extension extendee
+	0,  // [0:61] is the sub-list for field type_name
 }
 
 func init() { file_admin_proto_init() }
@@ -3872,10 +4437,10 @@ func file_admin_proto_init() {
 	if File_admin_proto != nil {
 		return
 	}
-	file_admin_proto_msgTypes[2].OneofWrappers = []any{}
 	file_admin_proto_msgTypes[9].OneofWrappers = []any{}
-	file_admin_proto_msgTypes[10].OneofWrappers = []any{}
-	file_admin_proto_msgTypes[19].OneofWrappers = []any{
+	file_admin_proto_msgTypes[16].OneofWrappers = []any{}
+	file_admin_proto_msgTypes[17].OneofWrappers = []any{}
+	file_admin_proto_msgTypes[26].OneofWrappers = []any{
 		(*ResetGroupOffsetRequest_Position)(nil),
 		(*ResetGroupOffsetRequest_Timestamp)(nil),
 	}
@@ -3884,8 +4449,8 @@ func file_admin_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_admin_proto_rawDesc), len(file_admin_proto_rawDesc)),
-			NumEnums:      8,
-			NumMessages:   41,
+			NumEnums:      11,
+			NumMessages:   48,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -49,6 +49,9 @@ const (
 	Admin_QueryMessages_FullMethodName    = "/orbit.admin.v1.Admin/QueryMessages"
 	Admin_GetMessage_FullMethodName       = "/orbit.admin.v1.Admin/GetMessage"
 	Admin_GetTrace_FullMethodName         = "/orbit.admin.v1.Admin/GetTrace"
+	Admin_PutAccessKey_FullMethodName     = "/orbit.admin.v1.Admin/PutAccessKey"
+	Admin_DeleteAccessKey_FullMethodName  = "/orbit.admin.v1.Admin/DeleteAccessKey"
+	Admin_ListAccessKeys_FullMethodName   = "/orbit.admin.v1.Admin/ListAccessKeys"
 )
 
 // AdminClient is the client API for Admin service.
@@ -85,6 +88,13 @@ type AdminClient interface {
 	// What happened to a message: its send, timer and transaction steps and
 	// every delivery attempt per consumer group, recorded by the node.
 	GetTrace(ctx context.Context, in *GetTraceRequest, opts ...grpc.CallOption) (*Trace, error)
+	// Creates or replaces an access key RocketMQ clients sign requests with.
+	// It applies to the very next request.
+	PutAccessKey(ctx context.Context, in *PutAccessKeyRequest, opts ...grpc.CallOption) (*AccessKey, error)
+	// Deletes an access key; requests signed with it are refused at once.
+	DeleteAccessKey(ctx context.Context, in *DeleteAccessKeyRequest, opts ...grpc.CallOption) (*DeleteAccessKeyResponse, error)
+	// Every access key, without secrets, sorted by access key.
+	ListAccessKeys(ctx context.Context, in *ListAccessKeysRequest, opts ...grpc.CallOption) (*ListAccessKeysResponse, error)
 }
 
 type adminClient struct {
@@ -255,6 +265,36 @@ func (c *adminClient) GetTrace(ctx context.Context, in *GetTraceRequest, opts ..
 	return out, nil
 }
 
+func (c *adminClient) PutAccessKey(ctx context.Context, in *PutAccessKeyRequest, opts ...grpc.CallOption) (*AccessKey, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(AccessKey)
+	err := c.cc.Invoke(ctx, Admin_PutAccessKey_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *adminClient) DeleteAccessKey(ctx context.Context, in *DeleteAccessKeyRequest, opts ...grpc.CallOption) (*DeleteAccessKeyResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DeleteAccessKeyResponse)
+	err := c.cc.Invoke(ctx, Admin_DeleteAccessKey_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *adminClient) ListAccessKeys(ctx context.Context, in *ListAccessKeysRequest, opts ...grpc.CallOption) (*ListAccessKeysResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListAccessKeysResponse)
+	err := c.cc.Invoke(ctx, Admin_ListAccessKeys_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // AdminServer is the server API for Admin service.
 // All implementations must embed UnimplementedAdminServer
 // for forward compatibility.
@@ -289,6 +329,13 @@ type AdminServer interface {
 	// What happened to a message: its send, timer and transaction steps and
 	// every delivery attempt per consumer group, recorded by the node.
 	GetTrace(context.Context, *GetTraceRequest) (*Trace, error)
+	// Creates or replaces an access key RocketMQ clients sign requests with.
+	// It applies to the very next request.
+	PutAccessKey(context.Context, *PutAccessKeyRequest) (*AccessKey, error)
+	// Deletes an access key; requests signed with it are refused at once.
+	DeleteAccessKey(context.Context, *DeleteAccessKeyRequest) (*DeleteAccessKeyResponse, error)
+	// Every access key, without secrets, sorted by access key.
+	ListAccessKeys(context.Context, *ListAccessKeysRequest) (*ListAccessKeysResponse, error)
 	mustEmbedUnimplementedAdminServer()
 }
 
@@ -346,6 +393,15 @@ func (UnimplementedAdminServer) GetMessage(context.Context, *GetMessageRequest) 
 }
 func (UnimplementedAdminServer) GetTrace(context.Context, *GetTraceRequest) (*Trace, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method GetTrace not implemented")
+}
+func (UnimplementedAdminServer) PutAccessKey(context.Context, *PutAccessKeyRequest) (*AccessKey, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method PutAccessKey not implemented")
+}
+func (UnimplementedAdminServer) DeleteAccessKey(context.Context, *DeleteAccessKeyRequest) (*DeleteAccessKeyResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method DeleteAccessKey not implemented")
+}
+func (UnimplementedAdminServer) ListAccessKeys(context.Context, *ListAccessKeysRequest) (*ListAccessKeysResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method ListAccessKeys not implemented")
 }
 func (UnimplementedAdminServer) mustEmbedUnimplementedAdminServer() {}
 func (UnimplementedAdminServer) testEmbeddedByValue()               {}
@@ -656,6 +712,60 @@ func _Admin_GetTrace_Handler(srv interface{}, ctx context.Context, dec func(inte
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Admin_PutAccessKey_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(PutAccessKeyRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServer).PutAccessKey(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Admin_PutAccessKey_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServer).PutAccessKey(ctx, req.(*PutAccessKeyRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Admin_DeleteAccessKey_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeleteAccessKeyRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServer).DeleteAccessKey(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Admin_DeleteAccessKey_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServer).DeleteAccessKey(ctx, req.(*DeleteAccessKeyRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Admin_ListAccessKeys_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListAccessKeysRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServer).ListAccessKeys(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Admin_ListAccessKeys_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServer).ListAccessKeys(ctx, req.(*ListAccessKeysRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Admin_ServiceDesc is the grpc.ServiceDesc for Admin service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -726,6 +836,18 @@ var Admin_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetTrace",
 			Handler:    _Admin_GetTrace_Handler,
+		},
+		{
+			MethodName: "PutAccessKey",
+			Handler:    _Admin_PutAccessKey_Handler,
+		},
+		{
+			MethodName: "DeleteAccessKey",
+			Handler:    _Admin_DeleteAccessKey_Handler,
+		},
+		{
+			MethodName: "ListAccessKeys",
+			Handler:    _Admin_ListAccessKeys_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

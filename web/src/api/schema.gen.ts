@@ -153,6 +153,75 @@ export interface paths {
         patch: operations["updateInstance"];
         trace?: never;
     };
+    "/api/v1/instances/{instanceId}/consumerGroups": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List consumer groups
+         * @description Consumer groups of the instance, by id.
+         */
+        get: operations["listConsumerGroups"];
+        put?: never;
+        /**
+         * Create a consumer group
+         * @description Records the group and creates it on the instance's node, which must be RUNNING. If the node cannot take it, nothing is kept and the call fails with 503. Needs developer.
+         */
+        post: operations["createConsumerGroup"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/instances/{instanceId}/consumerGroups/{groupId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get a consumer group */
+        get: operations["getConsumerGroup"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a consumer group
+         * @description Deletes the group and its consume offsets from the node, then its definition. The instance must be RUNNING.
+         */
+        delete: operations["deleteConsumerGroup"];
+        options?: never;
+        head?: never;
+        /**
+         * Update a consumer group
+         * @description Changes a group's delivery order, retry policy, receive limit or remark. Delivery order and retry count are applied to the node, which must be RUNNING.
+         */
+        patch: operations["updateConsumerGroup"];
+        trace?: never;
+    };
+    "/api/v1/instances/{instanceId}/consumerGroups/{groupId}/lag": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a consumer group's lag
+         * @description Per topic and queue: the retained range, the consumer offset and the lag in messages, read from the node (the instance must be RUNNING).
+         */
+        get: operations["getConsumerGroupLag"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/instances/{instanceId}/start": {
         parameters: {
             query?: never;
@@ -191,6 +260,55 @@ export interface paths {
         options?: never;
         head?: never;
         patch?: never;
+        trace?: never;
+    };
+    "/api/v1/instances/{instanceId}/topics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List topics
+         * @description Topics of the instance, by name.
+         */
+        get: operations["listTopics"];
+        put?: never;
+        /**
+         * Create a topic
+         * @description Records the topic and creates it on the instance's node, which must be RUNNING. If the node cannot take it, nothing is kept and the call fails with 503. Needs developer.
+         */
+        post: operations["createTopic"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/instances/{instanceId}/topics/{topicName}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get a topic */
+        get: operations["getTopic"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a topic
+         * @description Deletes the topic and its messages from the node, then its definition. The instance must be RUNNING.
+         */
+        delete: operations["deleteTopic"];
+        options?: never;
+        head?: never;
+        /**
+         * Update a topic
+         * @description Changes a topic's remark or send limit. The message type is immutable.
+         */
+        patch: operations["updateTopic"];
         trace?: never;
     };
     "/api/v1/me": {
@@ -358,6 +476,62 @@ export interface components {
             items: components["schemas"]["AuditEvent"][];
             nextPageToken?: string;
         };
+        ConsumeRetryPolicy: {
+            /**
+             * Format: int64
+             * @description Seconds between retries under FixedRetryPolicy.
+             */
+            fixedIntervalRetryTime: number;
+            /**
+             * Format: int64
+             * @description Redeliveries before a message goes to the dead-letter topic %DLQ%<groupId>.
+             */
+            maxRetryTimes: number;
+            /**
+             * @description DefaultRetryPolicy backs off; FixedRetryPolicy waits fixedIntervalRetryTime.
+             * @enum {string}
+             */
+            retryPolicy: "DefaultRetryPolicy" | "FixedRetryPolicy";
+        };
+        ConsumeRetryPolicyInput: {
+            /** Format: int64 */
+            fixedIntervalRetryTime?: number;
+            /** Format: int64 */
+            maxRetryTimes?: number;
+            /** @enum {string} */
+            retryPolicy?: "DefaultRetryPolicy" | "FixedRetryPolicy";
+        };
+        ConsumerGroup: {
+            consumeRetryPolicy: components["schemas"]["ConsumeRetryPolicy"];
+            /** Format: date-time */
+            createdAt: string;
+            /** @enum {string} */
+            deliveryOrderType: "Concurrently" | "Orderly";
+            groupId: string;
+            instanceId: string;
+            /**
+             * Format: int64
+             * @description Receive limit in messages per second; 0: the instance's limit only.
+             */
+            maxReceiveTps: number;
+            remark: string;
+            /** Format: date-time */
+            updatedAt: string;
+        };
+        ConsumerGroupList: {
+            items: components["schemas"]["ConsumerGroup"][];
+            nextPageToken?: string;
+        };
+        CreateConsumerGroupRequest: {
+            consumeRetryPolicy?: components["schemas"]["ConsumeRetryPolicyInput"];
+            /** @enum {string} */
+            deliveryOrderType: "Concurrently" | "Orderly";
+            /** @description Letters, digits, %, |, _ and -, at most 120 characters (so %RETRY% and %DLQ% topics of it fit); system names and prefixes are reserved. */
+            groupId: string;
+            /** Format: int64 */
+            maxReceiveTps?: number;
+            remark?: string;
+        };
         CreateInstanceRequest: {
             /**
              * @description sync (default) acknowledges a send once it is on disk; async once it is in memory.
@@ -387,6 +561,23 @@ export interface components {
              */
             role?: "owner" | "admin" | "developer" | "viewer";
         };
+        CreateTopicRequest: {
+            /** Format: int64 */
+            maxSendTps?: number;
+            /**
+             * @description Immutable once created.
+             * @enum {string}
+             */
+            messageType: "NORMAL" | "FIFO" | "DELAY" | "TRANSACTION";
+            /**
+             * Format: int64
+             * @description 8 if absent.
+             */
+            queueCount?: number;
+            remark?: string;
+            /** @description Letters, digits, %, |, _ and -; system names and prefixes (%RETRY%, %DLQ%, RMQ_SYS_, TBW102...) are reserved. */
+            topicName: string;
+        };
         CreateUserRequest: {
             email: string;
             name: string;
@@ -403,6 +594,13 @@ export interface components {
         FieldError: {
             field: string;
             message: string;
+        };
+        GroupLag: {
+            groupId: string;
+            /** @description Sorted by topic, then queue. */
+            items: components["schemas"]["QueueLag"][];
+            /** Format: int64 */
+            totalLag: number;
         };
         Instance: {
             /** Format: date-time */
@@ -452,6 +650,36 @@ export interface components {
             title: string;
             /** @description Relative URI naming the problem type, /problems/<code>. */
             type: string;
+        };
+        QueueLag: {
+            /**
+             * Format: int64
+             * @description Everything below it is acknowledged.
+             */
+            consumerOffset: number;
+            /**
+             * Format: int64
+             * @description Delivered, not yet acknowledged.
+             */
+            inflight: number;
+            /**
+             * Format: int64
+             * @description Messages not yet acknowledged: maxOffset - consumerOffset.
+             */
+            lag: number;
+            /**
+             * Format: int64
+             * @description Next offset to be written.
+             */
+            maxOffset: number;
+            /**
+             * Format: int64
+             * @description Oldest retained offset.
+             */
+            minOffset: number;
+            /** Format: int32 */
+            queueId: number;
+            topicName: string;
         };
         Session: {
             /** @description Short-lived JWT; send as 'Authorization: Bearer <token>'. */
@@ -531,12 +759,49 @@ export interface components {
             items: components["schemas"]["Token"][];
             nextPageToken?: string;
         };
+        Topic: {
+            /** Format: date-time */
+            createdAt: string;
+            instanceId: string;
+            /**
+             * Format: int64
+             * @description Send limit in messages per second; 0: the instance's limit only.
+             */
+            maxSendTps: number;
+            /** @enum {string} */
+            messageType: "NORMAL" | "FIFO" | "DELAY" | "TRANSACTION";
+            /** Format: int64 */
+            queueCount: number;
+            remark: string;
+            topicName: string;
+            /** Format: date-time */
+            updatedAt: string;
+        };
+        TopicList: {
+            items: components["schemas"]["Topic"][];
+            nextPageToken?: string;
+        };
+        UpdateConsumerGroupRequest: {
+            consumeRetryPolicy?: components["schemas"]["ConsumeRetryPolicyInput"];
+            /** @enum {string} */
+            deliveryOrderType?: "Concurrently" | "Orderly";
+            /** Format: int64 */
+            maxReceiveTps?: number;
+            remark?: string;
+        };
         UpdateInstanceRequest: {
             instanceName?: string;
             /** Format: int64 */
             messageRetentionHours?: number;
             remark?: string;
             specCode?: string;
+        };
+        UpdateTopicRequest: {
+            /** Format: int64 */
+            maxSendTps?: number;
+            /** @description Immutable: any other value is refused. */
+            messageType?: string;
+            remark?: string;
         };
         UpdateUserRequest: {
             name?: string;
@@ -910,6 +1175,212 @@ export interface operations {
             };
         };
     };
+    listConsumerGroups: {
+        parameters: {
+            query?: {
+                /** @description Items per page. */
+                pageSize?: number;
+                /** @description The nextPageToken of the previous page. */
+                pageToken?: string;
+                /** @description Only groups whose id contains this, case-insensitive. */
+                name?: string;
+            };
+            header?: never;
+            path: {
+                instanceId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConsumerGroupList"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    createConsumerGroup: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A unique key per create; a retry with the same key and body returns the first result instead of creating twice. */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                instanceId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateConsumerGroupRequest"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConsumerGroup"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getConsumerGroup: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                instanceId: string;
+                groupId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConsumerGroup"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    deleteConsumerGroup: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                instanceId: string;
+                groupId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No Content */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    updateConsumerGroup: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                instanceId: string;
+                groupId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateConsumerGroupRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConsumerGroup"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getConsumerGroupLag: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                instanceId: string;
+                groupId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GroupLag"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     startInstance: {
         parameters: {
             query?: never;
@@ -959,6 +1430,182 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Instance"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listTopics: {
+        parameters: {
+            query?: {
+                /** @description Items per page. */
+                pageSize?: number;
+                /** @description The nextPageToken of the previous page. */
+                pageToken?: string;
+                /** @description Only topics whose name contains this, case-insensitive. */
+                name?: string;
+                /** @description Only topics of this type. */
+                messageType?: "NORMAL" | "FIFO" | "DELAY" | "TRANSACTION";
+            };
+            header?: never;
+            path: {
+                instanceId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TopicList"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    createTopic: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A unique key per create; a retry with the same key and body returns the first result instead of creating twice. */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                instanceId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateTopicRequest"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Topic"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getTopic: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                instanceId: string;
+                topicName: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Topic"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    deleteTopic: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                instanceId: string;
+                topicName: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No Content */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    updateTopic: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                instanceId: string;
+                topicName: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateTopicRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Topic"];
                 };
             };
             /** @description Error */

@@ -1,0 +1,223 @@
+package api
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/orbitmq/orbit/controlplane/resources"
+)
+
+// ConsumeRetryPolicy says how a group's failed deliveries are retried.
+type ConsumeRetryPolicy struct {
+	MaxRetryTimes          int    `json:"maxRetryTimes" doc:"Redeliveries before a message goes to the dead-letter topic %DLQ%<groupId>."`
+	RetryPolicy            string `json:"retryPolicy" enum:"DefaultRetryPolicy,FixedRetryPolicy" doc:"DefaultRetryPolicy backs off; FixedRetryPolicy waits fixedIntervalRetryTime."`
+	FixedIntervalRetryTime int    `json:"fixedIntervalRetryTime" doc:"Seconds between retries under FixedRetryPolicy."`
+}
+
+// ConsumerGroup is a consumer group of an instance.
+type ConsumerGroup struct {
+	InstanceID         string             `json:"instanceId"`
+	GroupID            string             `json:"groupId"`
+	DeliveryOrderType  string             `json:"deliveryOrderType" enum:"Concurrently,Orderly"`
+	ConsumeRetryPolicy ConsumeRetryPolicy `json:"consumeRetryPolicy"`
+	MaxReceiveTPS      int                `json:"maxReceiveTps" doc:"Receive limit in messages per second; 0: the instance's limit only."`
+	Remark             string             `json:"remark"`
+	CreatedAt          time.Time          `json:"createdAt"`
+	UpdatedAt          time.Time          `json:"updatedAt"`
+}
+
+func groupView(g resources.Group) ConsumerGroup {
+	return ConsumerGroup{
+		InstanceID: g.InstanceID, GroupID: g.GroupID, DeliveryOrderType: g.DeliveryOrderType,
+		ConsumeRetryPolicy: ConsumeRetryPolicy{MaxRetryTimes: g.MaxRetryTimes, RetryPolicy: g.RetryPolicy, FixedIntervalRetryTime: g.FixedIntervalRetryTime},
+		MaxReceiveTPS:      g.MaxReceiveTPS, Remark: g.Remark, CreatedAt: g.CreatedAt.UTC(), UpdatedAt: g.UpdatedAt.UTC(),
+	}
+}
+
+type ConsumerGroupList struct {
+	Items         []ConsumerGroup `json:"items"`
+	NextPageToken string          `json:"nextPageToken,omitempty"`
+}
+
+// ConsumeRetryPolicyInput sets the fields it carries; absent ones keep
+// their value (or default: 16 retries, DefaultRetryPolicy for Concurrently
+// and FixedRetryPolicy every 10 s for Orderly).
+type ConsumeRetryPolicyInput struct {
+	MaxRetryTimes          *int   `json:"maxRetryTimes,omitempty" minimum:"0" maximum:"1000"`
+	RetryPolicy            string `json:"retryPolicy,omitempty" enum:"DefaultRetryPolicy,FixedRetryPolicy"`
+	FixedIntervalRetryTime *int   `json:"fixedIntervalRetryTime,omitempty" minimum:"1" maximum:"7200"`
+}
+
+func (p *ConsumeRetryPolicyInput) policy() resources.RetryPolicy {
+	if p == nil {
+		return resources.RetryPolicy{}
+	}
+	return resources.RetryPolicy{MaxRetryTimes: p.MaxRetryTimes, RetryPolicy: p.RetryPolicy, FixedIntervalRetryTime: p.FixedIntervalRetryTime}
+}
+
+// CreateConsumerGroupRequest describes a new consumer group.
+type CreateConsumerGroupRequest struct {
+	GroupID            string                   `json:"groupId" maxLength:"255" doc:"Letters, digits, %, |, _ and -, at most 120 characters (so %RETRY% and %DLQ% topics of it fit); system names and prefixes are reserved."`
+	DeliveryOrderType  string                   `json:"deliveryOrderType" enum:"Concurrently,Orderly"`
+	ConsumeRetryPolicy *ConsumeRetryPolicyInput `json:"consumeRetryPolicy,omitempty"`
+	MaxReceiveTPS      int                      `json:"maxReceiveTps,omitempty" minimum:"0"`
+	Remark             string                   `json:"remark,omitempty" maxLength:"256"`
+}
+
+// UpdateConsumerGroupRequest changes the fields it carries.
+type UpdateConsumerGroupRequest struct {
+	DeliveryOrderType  *string                  `json:"deliveryOrderType,omitempty" enum:"Concurrently,Orderly"`
+	ConsumeRetryPolicy *ConsumeRetryPolicyInput `json:"consumeRetryPolicy,omitempty"`
+	MaxReceiveTPS      *int                     `json:"maxReceiveTps,omitempty" minimum:"0"`
+	Remark             *string                  `json:"remark,omitempty" maxLength:"256"`
+}
+
+// QueueLag is a group's progress on one queue of a topic.
+type QueueLag struct {
+	TopicName      string `json:"topicName"`
+	QueueID        int32  `json:"queueId"`
+	MinOffset      int64  `json:"minOffset" doc:"Oldest retained offset."`
+	MaxOffset      int64  `json:"maxOffset" doc:"Next offset to be written."`
+	ConsumerOffset int64  `json:"consumerOffset" doc:"Everything below it is acknowledged."`
+	Lag            int64  `json:"lag" doc:"Messages not yet acknowledged: maxOffset - consumerOffset."`
+	Inflight       int64  `json:"inflight" doc:"Delivered, not yet acknowledged."`
+}
+
+// GroupLag is a group's lag per topic and queue.
+type GroupLag struct {
+	GroupID  string     `json:"groupId"`
+	TotalLag int64      `json:"totalLag"`
+	Items    []QueueLag `json:"items" doc:"Sorted by topic, then queue."`
+}
+
+type groupPath struct {
+	InstanceID string `path:"instanceId" maxLength:"64"`
+	GroupID    string `path:"groupId" maxLength:"255"`
+}
+
+type groupOutput struct {
+	Body ConsumerGroup
+}
+
+func (s *Server) registerGroups() {
+	tags := []string{"Consumer groups"}
+	base := BasePath + "/instances/{instanceId}/consumerGroups"
+
+	type listGroupsInput struct {
+		InstanceID string `path:"instanceId" maxLength:"64"`
+		PageParams
+		Name string `query:"name" maxLength:"255" doc:"Only groups whose id contains this, case-insensitive."`
+	}
+	huma.Register(s.api, huma.Operation{
+		OperationID: "listConsumerGroups", Method: http.MethodGet, Path: base,
+		Summary: "List consumer groups", Description: "Consumer groups of the instance, by id.",
+		Tags: tags, Security: bearerSecurity,
+	}, handle(s, func(ctx context.Context, in *listGroupsInput) (*struct{ Body ConsumerGroupList }, error) {
+		after, err := in.cursor()
+		if err != nil {
+			return nil, err
+		}
+		list, err := s.resources.ListGroups(ctx, mustPrincipal(ctx), in.InstanceID, resources.GroupFilter{
+			After: after, NameLike: in.Name, Limit: in.PageSize + 1,
+		})
+		if err != nil {
+			return nil, resourceProblem(err)
+		}
+		list, next := page(list, in.PageSize, func(g resources.Group) string { return g.GroupID })
+		out := &struct{ Body ConsumerGroupList }{Body: ConsumerGroupList{Items: make([]ConsumerGroup, 0, len(list)), NextPageToken: next}}
+		for _, g := range list {
+			out.Body.Items = append(out.Body.Items, groupView(g))
+		}
+		return out, nil
+	}))
+
+	type createGroupInput struct {
+		IdempotencyHeader
+		InstanceID string `path:"instanceId" maxLength:"64"`
+		Body       CreateConsumerGroupRequest
+	}
+	huma.Register(s.api, huma.Operation{
+		OperationID: "createConsumerGroup", Method: http.MethodPost, Path: base,
+		Summary: "Create a consumer group", Description: "Records the group and creates it on the instance's node, which must be RUNNING. If the node cannot take it, nothing is kept and the call fails with 503. Needs developer.",
+		Tags: tags, Security: bearerSecurity, DefaultStatus: http.StatusCreated, MaxBodyBytes: maxBodyBytes,
+		Metadata: map[string]any{idempotentOp: true},
+	}, handle(s, func(ctx context.Context, in *createGroupInput) (*groupOutput, error) {
+		g, err := s.resources.CreateGroup(ctx, mustPrincipal(ctx), in.InstanceID, resources.GroupInput{
+			GroupID: in.Body.GroupID, DeliveryOrderType: in.Body.DeliveryOrderType, Retry: in.Body.ConsumeRetryPolicy.policy(),
+			MaxReceiveTPS: in.Body.MaxReceiveTPS, Remark: in.Body.Remark,
+		})
+		if err != nil {
+			return nil, resourceProblem(err)
+		}
+		noteAuditResource(ctx, "instances/"+g.InstanceID+"/consumerGroups/"+g.GroupID)
+		return &groupOutput{Body: groupView(g)}, nil
+	}))
+
+	huma.Register(s.api, huma.Operation{
+		OperationID: "getConsumerGroup", Method: http.MethodGet, Path: base + "/{groupId}",
+		Summary: "Get a consumer group", Tags: tags, Security: bearerSecurity,
+	}, handle(s, func(ctx context.Context, in *groupPath) (*groupOutput, error) {
+		g, err := s.resources.GetGroup(ctx, mustPrincipal(ctx), in.InstanceID, in.GroupID)
+		if err != nil {
+			return nil, resourceProblem(err)
+		}
+		return &groupOutput{Body: groupView(g)}, nil
+	}))
+
+	type updateGroupInput struct {
+		InstanceID string `path:"instanceId" maxLength:"64"`
+		GroupID    string `path:"groupId" maxLength:"255"`
+		Body       UpdateConsumerGroupRequest
+	}
+	huma.Register(s.api, huma.Operation{
+		OperationID: "updateConsumerGroup", Method: http.MethodPatch, Path: base + "/{groupId}",
+		Summary: "Update a consumer group", Description: "Changes a group's delivery order, retry policy, receive limit or remark. Delivery order and retry count are applied to the node, which must be RUNNING.",
+		Tags: tags, Security: bearerSecurity, MaxBodyBytes: maxBodyBytes,
+	}, handle(s, func(ctx context.Context, in *updateGroupInput) (*groupOutput, error) {
+		noteAuditResource(ctx, "instances/"+in.InstanceID+"/consumerGroups/"+in.GroupID)
+		upd := resources.GroupUpdate{DeliveryOrderType: in.Body.DeliveryOrderType, MaxReceiveTPS: in.Body.MaxReceiveTPS, Remark: in.Body.Remark}
+		if in.Body.ConsumeRetryPolicy != nil {
+			p := in.Body.ConsumeRetryPolicy.policy()
+			upd.Retry = &p
+		}
+		g, err := s.resources.UpdateGroup(ctx, mustPrincipal(ctx), in.InstanceID, in.GroupID, upd)
+		if err != nil {
+			return nil, resourceProblem(err)
+		}
+		return &groupOutput{Body: groupView(g)}, nil
+	}))
+
+	huma.Register(s.api, huma.Operation{
+		OperationID: "deleteConsumerGroup", Method: http.MethodDelete, Path: base + "/{groupId}",
+		Summary: "Delete a consumer group", Description: "Deletes the group and its consume offsets from the node, then its definition. The instance must be RUNNING.",
+		Tags: tags, Security: bearerSecurity, DefaultStatus: http.StatusNoContent,
+	}, handle(s, func(ctx context.Context, in *groupPath) (*struct{}, error) {
+		noteAuditResource(ctx, "instances/"+in.InstanceID+"/consumerGroups/"+in.GroupID)
+		if err := s.resources.DeleteGroup(ctx, mustPrincipal(ctx), in.InstanceID, in.GroupID); err != nil {
+			return nil, resourceProblem(err)
+		}
+		return nil, nil
+	}))
+
+	huma.Register(s.api, huma.Operation{
+		OperationID: "getConsumerGroupLag", Method: http.MethodGet, Path: base + "/{groupId}/lag",
+		Summary: "Get a consumer group's lag", Description: "Per topic and queue: the retained range, the consumer offset and the lag in messages, read from the node (the instance must be RUNNING).",
+		Tags: tags, Security: bearerSecurity,
+	}, handle(s, func(ctx context.Context, in *groupPath) (*struct{ Body GroupLag }, error) {
+		resp, err := s.resources.GroupLag(ctx, mustPrincipal(ctx), in.InstanceID, in.GroupID)
+		if err != nil {
+			return nil, resourceProblem(err)
+		}
+		out := &struct{ Body GroupLag }{Body: GroupLag{GroupID: in.GroupID, TotalLag: resp.GetTotalLag(), Items: make([]QueueLag, 0, len(resp.GetOffsets()))}}
+		for _, o := range resp.GetOffsets() {
+			out.Body.Items = append(out.Body.Items, QueueLag{
+				TopicName: o.GetTopic(), QueueID: o.GetQueueId(), MinOffset: o.GetMinOffset(), MaxOffset: o.GetMaxOffset(),
+				ConsumerOffset: o.GetConsumerOffset(), Lag: o.GetLag(), Inflight: o.GetInflight(),
+			})
+		}
+		return out, nil
+	}))
+}

@@ -1,0 +1,513 @@
+package resources
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/orbitmq/orbit/controlplane/instances"
+	"github.com/orbitmq/orbit/dataplane/admin/adminpb"
+	"github.com/orbitmq/orbit/dataplane/broker"
+	"github.com/orbitmq/orbit/iam"
+	"github.com/orbitmq/orbit/iam/acl"
+)
+
+// Input bounds. Field names in validation errors are the REST API's JSON names.
+const (
+	DefaultQueueCount    = 8
+	MaxQueueCount        = 64
+	DefaultMaxRetryTimes = 16
+	MaxRetryTimes        = 1000
+	DefaultFixedInterval = 10   // seconds
+	MaxFixedInterval     = 7200 // seconds
+	maxRemarkLen         = 256
+
+	DefaultListLimit = 50
+	MaxListLimit     = 200
+)
+
+// Config tunes the Service.
+type Config struct {
+	// Connect opens an instance's node; nil uses Connect.
+	Connect Connector
+	Now     func() time.Time
+}
+
+// Service manages topics and groups for the REST API.
+type Service struct {
+	store     *Store
+	instances *instances.Store
+	connect   Connector
+	now       func() time.Time
+	log       *slog.Logger
+}
+
+// NewService returns a Service. A nil log discards.
+func NewService(store *Store, insts *instances.Store, cfg Config, log *slog.Logger) *Service {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Connect == nil {
+		cfg.Connect = Connect
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Service{store: store, instances: insts, connect: cfg.Connect, now: cfg.Now, log: log}
+}
+
+func invalid(field, msg string) error { return &iam.ValidationError{Field: field, Message: msg} }
+
+func (s *Service) clock() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
+
+// instance loads the caller's instance after checking the role; another
+// account's instance is instances.ErrNotFound. running also requires it to be
+// RUNNING with a known node.
+func (s *Service) instance(ctx context.Context, p iam.Principal, a acl.Action, id string, running bool) (instances.Instance, error) {
+	if err := acl.Authorize(string(p.Role), a); err != nil {
+		return instances.Instance{}, err
+	}
+	inst, err := s.instances.GetInstance(ctx, p.AccountID, id)
+	if err != nil {
+		return instances.Instance{}, err
+	}
+	if running && (inst.Status != instances.StatusRunning || inst.Desired != instances.DesiredRunning) {
+		return instances.Instance{}, ErrNotRunning
+	}
+	return inst, nil
+}
+
+// withNode runs fn against the instance's node.
+func (s *Service) withNode(inst instances.Instance, fn func(Node) error) error {
+	n, err := open(s.connect, inst)
+	if err != nil {
+		return err
+	}
+	defer n.Close()
+	return fn(n)
+}
+
+func (s *Service) spec(ctx context.Context, inst instances.Instance) (instances.Spec, error) {
+	sp, err := s.instances.GetSpec(ctx, inst.SpecCode)
+	if err != nil {
+		return instances.Spec{}, fmt.Errorf("spec of instance: %w", err)
+	}
+	return sp, nil
+}
+
+// nameError turns the broker's name rule error into a field error.
+func nameError(field string, err error) error {
+	msg := strings.TrimPrefix(err.Error(), broker.ErrInvalidArgument.Error()+": ")
+	return invalid(field, msg)
+}
+
+func checkRemark(r string) error {
+	if utf8.RuneCountInString(r) > maxRemarkLen {
+		return invalid("remark", fmt.Sprintf("must be at most %d characters", maxRemarkLen))
+	}
+	return nil
+}
+
+func checkTPS(field string, v int) error {
+	if v < 0 {
+		return invalid(field, "must not be negative")
+	}
+	return nil
+}
+
+// TopicInput describes a new topic. QueueCount 0 takes the default.
+type TopicInput struct {
+	Name        string
+	MessageType string
+	QueueCount  int
+	MaxSendTPS  int
+	Remark      string
+}
+
+// CreateTopic validates in, records it and creates it on the node. If the
+// node refuses or cannot be reached, the row is removed again and the error
+// (ErrNode) returned: nothing is half created.
+func (s *Service) CreateTopic(ctx context.Context, p iam.Principal, instanceID string, in TopicInput) (Topic, error) {
+	if err := broker.ValidateTopicName(in.Name); err != nil {
+		return Topic{}, nameError("topicName", err)
+	}
+	if _, ok := topicTypes[in.MessageType]; !ok {
+		return Topic{}, invalid("messageType", "must be one of NORMAL, FIFO, DELAY, TRANSACTION")
+	}
+	if in.QueueCount == 0 {
+		in.QueueCount = DefaultQueueCount
+	}
+	if in.QueueCount < 1 || in.QueueCount > MaxQueueCount {
+		return Topic{}, invalid("queueCount", fmt.Sprintf("must be between 1 and %d", MaxQueueCount))
+	}
+	if err := checkTPS("maxSendTps", in.MaxSendTPS); err != nil {
+		return Topic{}, err
+	}
+	in.Remark = strings.TrimSpace(in.Remark)
+	if err := checkRemark(in.Remark); err != nil {
+		return Topic{}, err
+	}
+	inst, err := s.instance(ctx, p, acl.InstancesWrite, instanceID, true)
+	if err != nil {
+		return Topic{}, err
+	}
+	sp, err := s.spec(ctx, inst)
+	if err != nil {
+		return Topic{}, err
+	}
+	now := s.clock()
+	t := Topic{InstanceID: inst.ID, Name: in.Name, MessageType: in.MessageType, QueueCount: in.QueueCount,
+		MaxSendTPS: in.MaxSendTPS, Remark: in.Remark, CreatedAt: now, UpdatedAt: now}
+	if err := s.store.CreateTopic(ctx, t, sp.MaxTopics); err != nil {
+		return Topic{}, err
+	}
+	if err := s.withNode(inst, func(n Node) error { return pushTopic(ctx, n, t) }); err != nil {
+		if derr := s.store.DeleteTopic(context.WithoutCancel(ctx), inst.ID, t.Name); derr != nil {
+			s.log.Error("remove topic row after failed push", "instance_id", inst.ID, "topic", t.Name, "err", derr)
+		}
+		return Topic{}, err
+	}
+	s.log.Info("topic created", "account_id", p.AccountID, "instance_id", inst.ID, "topic", t.Name, "actor_id", p.UserID)
+	return t, nil
+}
+
+// ListTopics lists the instance's topics (from the database).
+func (s *Service) ListTopics(ctx context.Context, p iam.Principal, instanceID string, f TopicFilter) ([]Topic, error) {
+	if _, err := s.instance(ctx, p, acl.InstancesRead, instanceID, false); err != nil {
+		return nil, err
+	}
+	if f.Limit <= 0 {
+		f.Limit = DefaultListLimit
+	}
+	f.Limit = min(f.Limit, MaxListLimit+1)
+	return s.store.ListTopics(ctx, instanceID, f)
+}
+
+// GetTopic returns one topic.
+func (s *Service) GetTopic(ctx context.Context, p iam.Principal, instanceID, name string) (Topic, error) {
+	if _, err := s.instance(ctx, p, acl.InstancesRead, instanceID, false); err != nil {
+		return Topic{}, err
+	}
+	return s.store.GetTopic(ctx, instanceID, name)
+}
+
+// TopicUpdate changes the fields it carries. MessageType may only repeat
+// the topic's type: it is immutable.
+type TopicUpdate struct {
+	MessageType *string
+	MaxSendTPS  *int
+	Remark      *string
+}
+
+// UpdateTopic changes a topic's remark or send limit. Both live in the
+// control plane only, so the instance need not be running.
+func (s *Service) UpdateTopic(ctx context.Context, p iam.Principal, instanceID, name string, in TopicUpdate) (Topic, error) {
+	if _, err := s.instance(ctx, p, acl.InstancesWrite, instanceID, false); err != nil {
+		return Topic{}, err
+	}
+	t, err := s.store.GetTopic(ctx, instanceID, name)
+	if err != nil {
+		return Topic{}, err
+	}
+	if in.MessageType != nil && *in.MessageType != t.MessageType {
+		return Topic{}, invalid("messageType", "is immutable: create a new topic for another message type")
+	}
+	if in.MaxSendTPS != nil {
+		if err := checkTPS("maxSendTps", *in.MaxSendTPS); err != nil {
+			return Topic{}, err
+		}
+		t.MaxSendTPS = *in.MaxSendTPS
+	}
+	if in.Remark != nil {
+		r := strings.TrimSpace(*in.Remark)
+		if err := checkRemark(r); err != nil {
+			return Topic{}, err
+		}
+		t.Remark = r
+	}
+	t.UpdatedAt = s.clock()
+	if err := s.store.SaveTopic(ctx, t); err != nil {
+		return Topic{}, err
+	}
+	return t, nil
+}
+
+// DeleteTopic removes the topic and its messages from the node, then the row.
+func (s *Service) DeleteTopic(ctx context.Context, p iam.Principal, instanceID, name string) error {
+	inst, err := s.instance(ctx, p, acl.InstancesWrite, instanceID, false)
+	if err != nil {
+		return err
+	}
+	if _, err := s.store.GetTopic(ctx, instanceID, name); err != nil {
+		return err
+	}
+	if inst.Status != instances.StatusRunning || inst.Desired != instances.DesiredRunning {
+		return ErrNotRunning
+	}
+	err = s.withNode(inst, func(n Node) error {
+		if _, err := n.DeleteTopic(ctx, &adminpb.DeleteTopicRequest{Name: name}); err != nil && status.Code(err) != codes.NotFound {
+			return fmt.Errorf("%w: delete topic %s: %w", ErrNode, name, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if err := s.store.DeleteTopic(ctx, instanceID, name); err != nil {
+		return err
+	}
+	s.log.Info("topic deleted", "account_id", p.AccountID, "instance_id", instanceID, "topic", name, "actor_id", p.UserID)
+	return nil
+}
+
+// RetryPolicy is a group's consume retry policy. Nil fields take defaults.
+type RetryPolicy struct {
+	MaxRetryTimes          *int
+	RetryPolicy            string
+	FixedIntervalRetryTime *int
+}
+
+// GroupInput describes a new consumer group.
+type GroupInput struct {
+	GroupID           string
+	DeliveryOrderType string
+	Retry             RetryPolicy
+	MaxReceiveTPS     int
+	Remark            string
+}
+
+// applyRetry sets g's retry fields from r and validates the result.
+func applyRetry(g *Group, r RetryPolicy) error {
+	if r.MaxRetryTimes != nil {
+		g.MaxRetryTimes = *r.MaxRetryTimes
+	}
+	if g.MaxRetryTimes < 0 || g.MaxRetryTimes > MaxRetryTimes {
+		return invalid("consumeRetryPolicy.maxRetryTimes", fmt.Sprintf("must be between 0 and %d", MaxRetryTimes))
+	}
+	if r.RetryPolicy != "" {
+		g.RetryPolicy = r.RetryPolicy
+	}
+	if g.RetryPolicy != RetryDefault && g.RetryPolicy != RetryFixed {
+		return invalid("consumeRetryPolicy.retryPolicy", "must be DefaultRetryPolicy or FixedRetryPolicy")
+	}
+	if r.FixedIntervalRetryTime != nil {
+		g.FixedIntervalRetryTime = *r.FixedIntervalRetryTime
+	}
+	if g.RetryPolicy == RetryFixed && g.FixedIntervalRetryTime == 0 {
+		g.FixedIntervalRetryTime = DefaultFixedInterval
+	}
+	if g.FixedIntervalRetryTime < 0 || g.FixedIntervalRetryTime > MaxFixedInterval {
+		return invalid("consumeRetryPolicy.fixedIntervalRetryTime", fmt.Sprintf("must be between 1 and %d seconds", MaxFixedInterval))
+	}
+	return nil
+}
+
+func checkOrder(o string) error {
+	if o != OrderConcurrently && o != OrderOrderly {
+		return invalid("deliveryOrderType", "must be Concurrently or Orderly")
+	}
+	return nil
+}
+
+// CreateGroup validates in, records it and creates it on the node, like CreateTopic.
+func (s *Service) CreateGroup(ctx context.Context, p iam.Principal, instanceID string, in GroupInput) (Group, error) {
+	if err := broker.ValidateGroupName(in.GroupID); err != nil {
+		return Group{}, nameError("groupId", err)
+	}
+	if err := checkOrder(in.DeliveryOrderType); err != nil {
+		return Group{}, err
+	}
+	g := Group{GroupID: in.GroupID, DeliveryOrderType: in.DeliveryOrderType, MaxRetryTimes: DefaultMaxRetryTimes, RetryPolicy: RetryDefault}
+	if in.DeliveryOrderType == OrderOrderly {
+		// Orderly groups retry in place at a fixed interval (as RocketMQ 5 does).
+		g.RetryPolicy = RetryFixed
+	}
+	if err := applyRetry(&g, in.Retry); err != nil {
+		return Group{}, err
+	}
+	if err := checkTPS("maxReceiveTps", in.MaxReceiveTPS); err != nil {
+		return Group{}, err
+	}
+	g.MaxReceiveTPS = in.MaxReceiveTPS
+	g.Remark = strings.TrimSpace(in.Remark)
+	if err := checkRemark(g.Remark); err != nil {
+		return Group{}, err
+	}
+	inst, err := s.instance(ctx, p, acl.InstancesWrite, instanceID, true)
+	if err != nil {
+		return Group{}, err
+	}
+	sp, err := s.spec(ctx, inst)
+	if err != nil {
+		return Group{}, err
+	}
+	now := s.clock()
+	g.InstanceID, g.CreatedAt, g.UpdatedAt = inst.ID, now, now
+	if err := s.store.CreateGroup(ctx, g, sp.MaxGroups); err != nil {
+		return Group{}, err
+	}
+	if err := s.withNode(inst, func(n Node) error { return pushGroup(ctx, n, g) }); err != nil {
+		if derr := s.store.DeleteGroup(context.WithoutCancel(ctx), inst.ID, g.GroupID); derr != nil {
+			s.log.Error("remove group row after failed push", "instance_id", inst.ID, "group", g.GroupID, "err", derr)
+		}
+		return Group{}, err
+	}
+	s.log.Info("group created", "account_id", p.AccountID, "instance_id", inst.ID, "group", g.GroupID, "actor_id", p.UserID)
+	return g, nil
+}
+
+// ListGroups lists the instance's groups (from the database).
+func (s *Service) ListGroups(ctx context.Context, p iam.Principal, instanceID string, f GroupFilter) ([]Group, error) {
+	if _, err := s.instance(ctx, p, acl.InstancesRead, instanceID, false); err != nil {
+		return nil, err
+	}
+	if f.Limit <= 0 {
+		f.Limit = DefaultListLimit
+	}
+	f.Limit = min(f.Limit, MaxListLimit+1)
+	return s.store.ListGroups(ctx, instanceID, f)
+}
+
+// GetGroup returns one group.
+func (s *Service) GetGroup(ctx context.Context, p iam.Principal, instanceID, groupID string) (Group, error) {
+	if _, err := s.instance(ctx, p, acl.InstancesRead, instanceID, false); err != nil {
+		return Group{}, err
+	}
+	return s.store.GetGroup(ctx, instanceID, groupID)
+}
+
+// GroupUpdate changes the fields it carries.
+type GroupUpdate struct {
+	DeliveryOrderType *string
+	Retry             *RetryPolicy
+	MaxReceiveTPS     *int
+	Remark            *string
+}
+
+// UpdateGroup changes a group. A change the node enforces (delivery order,
+// max retries) is pushed to the node first and needs a RUNNING instance.
+func (s *Service) UpdateGroup(ctx context.Context, p iam.Principal, instanceID, groupID string, in GroupUpdate) (Group, error) {
+	inst, err := s.instance(ctx, p, acl.InstancesWrite, instanceID, false)
+	if err != nil {
+		return Group{}, err
+	}
+	old, err := s.store.GetGroup(ctx, instanceID, groupID)
+	if err != nil {
+		return Group{}, err
+	}
+	g := old
+	if in.DeliveryOrderType != nil {
+		if err := checkOrder(*in.DeliveryOrderType); err != nil {
+			return Group{}, err
+		}
+		g.DeliveryOrderType = *in.DeliveryOrderType
+	}
+	if in.Retry != nil {
+		if err := applyRetry(&g, *in.Retry); err != nil {
+			return Group{}, err
+		}
+	}
+	if in.MaxReceiveTPS != nil {
+		if err := checkTPS("maxReceiveTps", *in.MaxReceiveTPS); err != nil {
+			return Group{}, err
+		}
+		g.MaxReceiveTPS = *in.MaxReceiveTPS
+	}
+	if in.Remark != nil {
+		r := strings.TrimSpace(*in.Remark)
+		if err := checkRemark(r); err != nil {
+			return Group{}, err
+		}
+		g.Remark = r
+	}
+	if g.DeliveryOrderType != old.DeliveryOrderType || g.MaxRetryTimes != old.MaxRetryTimes {
+		if inst.Status != instances.StatusRunning || inst.Desired != instances.DesiredRunning {
+			return Group{}, ErrNotRunning
+		}
+		orderly, retries := g.DeliveryOrderType == OrderOrderly, int32(g.MaxRetryTimes)
+		err := s.withNode(inst, func(n Node) error {
+			_, err := n.UpdateGroup(ctx, &adminpb.UpdateGroupRequest{Name: g.GroupID, Orderly: &orderly, MaxRetries: &retries})
+			if status.Code(err) == codes.NotFound {
+				// The node lost it: recreate it with the new settings.
+				return pushGroup(ctx, n, g)
+			}
+			if err != nil {
+				return fmt.Errorf("%w: update group %s: %w", ErrNode, g.GroupID, err)
+			}
+			return nil
+		})
+		if err != nil {
+			return Group{}, err
+		}
+	}
+	g.UpdatedAt = s.clock()
+	if err := s.store.SaveGroup(ctx, g); err != nil {
+		return Group{}, err
+	}
+	return g, nil
+}
+
+// DeleteGroup removes the group (and its offsets) from the node, then the row.
+func (s *Service) DeleteGroup(ctx context.Context, p iam.Principal, instanceID, groupID string) error {
+	inst, err := s.instance(ctx, p, acl.InstancesWrite, instanceID, false)
+	if err != nil {
+		return err
+	}
+	if _, err := s.store.GetGroup(ctx, instanceID, groupID); err != nil {
+		return err
+	}
+	if inst.Status != instances.StatusRunning || inst.Desired != instances.DesiredRunning {
+		return ErrNotRunning
+	}
+	err = s.withNode(inst, func(n Node) error {
+		if _, err := n.DeleteGroup(ctx, &adminpb.DeleteGroupRequest{Name: groupID}); err != nil && status.Code(err) != codes.NotFound {
+			return fmt.Errorf("%w: delete group %s: %w", ErrNode, groupID, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if err := s.store.DeleteGroup(ctx, instanceID, groupID); err != nil {
+		return err
+	}
+	s.log.Info("group deleted", "account_id", p.AccountID, "instance_id", instanceID, "group", groupID, "actor_id", p.UserID)
+	return nil
+}
+
+// GroupLag reads the group's progress per topic and queue from the node.
+func (s *Service) GroupLag(ctx context.Context, p iam.Principal, instanceID, groupID string) (*adminpb.GetGroupOffsetsResponse, error) {
+	inst, err := s.instance(ctx, p, acl.InstancesRead, instanceID, false)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.store.GetGroup(ctx, instanceID, groupID); err != nil {
+		return nil, err
+	}
+	if inst.Status != instances.StatusRunning {
+		return nil, ErrNotRunning
+	}
+	var out *adminpb.GetGroupOffsetsResponse
+	err = s.withNode(inst, func(n Node) error {
+		resp, err := n.GetGroupOffsets(ctx, &adminpb.GetGroupOffsetsRequest{Group: groupID})
+		if status.Code(err) == codes.NotFound {
+			resp, err = &adminpb.GetGroupOffsetsResponse{}, nil // nothing consumed yet
+		}
+		if err != nil {
+			return fmt.Errorf("%w: group offsets %s: %w", ErrNode, groupID, err)
+		}
+		out = resp
+		return nil
+	})
+	return out, err
+}
+
+// IsNodeError reports an error from the node's admin service.
+func IsNodeError(err error) bool { return errors.Is(err, ErrNode) }
