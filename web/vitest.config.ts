@@ -19,6 +19,9 @@ export default mergeConfig(
             environment: 'jsdom',
             include: ['src/**/*.test.tsx'],
             setupFiles: ['src/test/setup.ts'],
+            // antd renders slowly in jsdom, and CI machines are shared: a
+            // generous limit keeps a slow machine from failing a correct test.
+            testTimeout: 30_000,
           },
         },
       ],
