@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -81,6 +82,27 @@ func (s *Server) auditCall(hctx huma.Context, next func(huma.Context)) {
 // idempotentOp marks create operations that honour an Idempotency-Key header.
 const idempotentOp = "idempotent"
 
+// idempotentRedact (a []string in an operation's Metadata) names top-level
+// response fields that must not be stored for replays: secrets shown once.
+// A replay answers without them.
+const idempotentRedact = "idempotentRedact"
+
+// redactJSON drops fields from a JSON object; anything else is kept as is.
+func redactJSON(body []byte, fields []string) []byte {
+	var m map[string]json.RawMessage
+	if len(fields) == 0 || json.Unmarshal(body, &m) != nil {
+		return body
+	}
+	for _, f := range fields {
+		delete(m, f)
+	}
+	out, err := json.Marshal(m)
+	if err != nil {
+		return body
+	}
+	return out
+}
+
 // IdempotencyHeader is the documented header of idempotent creates.
 type IdempotencyHeader struct {
 	IdempotencyKey string `header:"Idempotency-Key" maxLength:"255" doc:"A unique key per create; a retry with the same key and body returns the first result instead of creating twice."`
@@ -136,7 +158,9 @@ func (s *Server) idempotent(hctx huma.Context, next func(huma.Context)) {
 	defer cancel()
 	status := rec.Status()
 	if status >= 200 && status < 300 {
-		err = s.idem.Complete(wctx, p.AccountID, key, idempotency.Response{StatusCode: status, ContentType: rec.Header().Get("Content-Type"), Body: rec.body.Bytes()})
+		redact, _ := hctx.Operation().Metadata[idempotentRedact].([]string)
+		body := redactJSON(rec.body.Bytes(), redact)
+		err = s.idem.Complete(wctx, p.AccountID, key, idempotency.Response{StatusCode: status, ContentType: rec.Header().Get("Content-Type"), Body: body})
 	} else {
 		err = s.idem.Release(wctx, p.AccountID, key)
 	}

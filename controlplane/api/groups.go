@@ -3,9 +3,11 @@ package api
 import (
 	"context"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/orbitmq/orbit/controlplane/resources"
 )
@@ -84,6 +86,8 @@ type QueueLag struct {
 	ConsumerOffset int64  `json:"consumerOffset" doc:"Everything below it is acknowledged."`
 	Lag            int64  `json:"lag" doc:"Messages not yet acknowledged: maxOffset - consumerOffset."`
 	Inflight       int64  `json:"inflight" doc:"Delivered, not yet acknowledged."`
+	// Lag as age.
+	OldestUnconsumedAge int64 `json:"oldestUnconsumedAge" doc:"Seconds since the oldest unconsumed message (the one at consumerOffset) was stored; 0 when lag is 0."`
 }
 
 // GroupLag is a group's lag per topic and queue.
@@ -91,6 +95,83 @@ type GroupLag struct {
 	GroupID  string     `json:"groupId"`
 	TotalLag int64      `json:"totalLag"`
 	Items    []QueueLag `json:"items" doc:"Sorted by topic, then queue."`
+}
+
+// ResetConsumeOffsetRequest says where to move a group's consumer offsets on a topic.
+type ResetConsumeOffsetRequest struct {
+	ResetType string     `json:"resetType" enum:"EARLIEST,LATEST,TIMESTAMP" doc:"EARLIEST: the oldest retained message; LATEST: past the newest; TIMESTAMP: the first message stored at or after resetTime."`
+	ResetTime *time.Time `json:"resetTime,omitempty" doc:"Required with TIMESTAMP."`
+}
+
+// QueueReset is what a reset does to one queue.
+type QueueReset struct {
+	QueueID       int32 `json:"queueId"`
+	CurrentOffset int64 `json:"currentOffset" doc:"The consumer offset before the reset."`
+	NewOffset     int64 `json:"newOffset" doc:"The consumer offset after it."`
+}
+
+// ConsumeOffsetReset is the outcome (or, on a dry run, the preview) of a reset.
+type ConsumeOffsetReset struct {
+	GroupID          string       `json:"groupId"`
+	TopicName        string       `json:"topicName"`
+	DryRun           bool         `json:"dryRun" doc:"True: nothing was changed."`
+	Items            []QueueReset `json:"items" doc:"Sorted by queue."`
+	RedeliveredCount int64        `json:"redeliveredCount" doc:"Messages delivered again: the sum of currentOffset - newOffset where the offset moves back."`
+	SkippedCount     int64        `json:"skippedCount" doc:"Messages skipped: the sum of newOffset - currentOffset where the offset moves forward."`
+}
+
+// unconsumedAge is the whole seconds since t, 0 when t is unset.
+func unconsumedAge(t *timestamppb.Timestamp) int64 {
+	if t == nil {
+		return 0
+	}
+	return max(int64(time.Since(t.AsTime())/time.Second), 0)
+}
+
+// DeadLetter is a message a group gave up on, in its %DLQ%<groupId> topic.
+type DeadLetter struct {
+	MessageID       string     `json:"messageId"`
+	OriginTopic     string     `json:"originTopic" doc:"The topic the message was sent to."`
+	OriginMessageID string     `json:"originMessageId"`
+	Attempts        int32      `json:"attempts" doc:"Deliveries the message had before it was dead-lettered."`
+	Tag             string     `json:"tag,omitempty"`
+	Keys            []string   `json:"keys,omitempty"`
+	BornTime        *time.Time `json:"bornTime,omitempty"`
+	StoreTime       *time.Time `json:"storeTime,omitempty" doc:"When it was dead-lettered."`
+	BodyPreview     string     `json:"bodyPreview" doc:"The body's first 1 KiB as text (invalid UTF-8 replaced)."`
+	BodySize        int64      `json:"bodySize"`
+	BodyTruncated   bool       `json:"bodyTruncated"`
+}
+
+type DeadLetterList struct {
+	Items         []DeadLetter `json:"items" doc:"Queue by queue, oldest first."`
+	NextPageToken string       `json:"nextPageToken,omitempty" doc:"Empty on the last page; a page may be short and still have one."`
+}
+
+// ResendDeadLettersRequest names the dead letters to send again.
+type ResendDeadLettersRequest struct {
+	MessageIDs []string `json:"messageIds" minItems:"1" maxItems:"100" doc:"Message ids from the deadLetters list."`
+}
+
+// ResendResult is the outcome for one message id.
+type ResendResult struct {
+	MessageID string `json:"messageId"`
+	Resent    bool   `json:"resent"`
+	TopicName string `json:"topicName,omitempty" doc:"The original topic the fresh copy went to."`
+	Error     string `json:"error,omitempty" doc:"Why it was not resent, e.g. NOT_FOUND."`
+	Detail    string `json:"detail,omitempty"`
+}
+
+type ResendDeadLettersResponse struct {
+	Items []ResendResult `json:"items" doc:"One per requested id, in request order."`
+}
+
+func tsPtr(t *timestamppb.Timestamp) *time.Time {
+	if t == nil {
+		return nil
+	}
+	v := t.AsTime().UTC()
+	return &v
 }
 
 type groupPath struct {
@@ -216,6 +297,96 @@ func (s *Server) registerGroups() {
 			out.Body.Items = append(out.Body.Items, QueueLag{
 				TopicName: o.GetTopic(), QueueID: o.GetQueueId(), MinOffset: o.GetMinOffset(), MaxOffset: o.GetMaxOffset(),
 				ConsumerOffset: o.GetConsumerOffset(), Lag: o.GetLag(), Inflight: o.GetInflight(),
+				OldestUnconsumedAge: unconsumedAge(o.GetOldestUnconsumedTime()),
+			})
+		}
+		return out, nil
+	}))
+	type resetOffsetInput struct {
+		InstanceID string `path:"instanceId" maxLength:"64"`
+		GroupID    string `path:"groupId" maxLength:"255"`
+		TopicName  string `path:"topicName" maxLength:"127"`
+		DryRun     bool   `query:"dryRun" doc:"Compute the new offsets and counts without changing anything (needs read access only)."`
+		Body       ResetConsumeOffsetRequest
+	}
+	huma.Register(s.api, huma.Operation{
+		OperationID: "resetConsumeOffset", Method: http.MethodPatch, Path: base + "/{groupId}/consumeOffsets/{topicName}",
+		Summary: "Reset a consumer group's offsets on a topic",
+		Description: "Moves the group's consumer offset on every queue of the topic and drops its in-flight deliveries there, on the node (the instance must be RUNNING). " +
+			"With dryRun=true, answers the same shape and changes nothing. Needs developer unless dryRun.",
+		Tags: tags, Security: bearerSecurity, MaxBodyBytes: maxBodyBytes,
+	}, handle(s, func(ctx context.Context, in *resetOffsetInput) (*struct{ Body ConsumeOffsetReset }, error) {
+		if !in.DryRun {
+			noteAuditResource(ctx, "instances/"+in.InstanceID+"/consumerGroups/"+in.GroupID+"/consumeOffsets/"+in.TopicName)
+		}
+		ri := resources.ResetInput{Type: in.Body.ResetType, DryRun: in.DryRun}
+		if in.Body.ResetTime != nil {
+			ri.Time = *in.Body.ResetTime
+		}
+		resp, err := s.resources.ResetOffset(ctx, mustPrincipal(ctx), in.InstanceID, in.GroupID, in.TopicName, ri)
+		if err != nil {
+			return nil, resourceProblem(err)
+		}
+		out := &struct{ Body ConsumeOffsetReset }{Body: ConsumeOffsetReset{
+			GroupID: in.GroupID, TopicName: in.TopicName, DryRun: in.DryRun, Items: make([]QueueReset, 0, len(resp.GetChanges())),
+		}}
+		for _, c := range resp.GetChanges() {
+			out.Body.Items = append(out.Body.Items, QueueReset{QueueID: c.GetQueueId(), CurrentOffset: c.GetCurrentOffset(), NewOffset: c.GetNewOffset()})
+			if d := c.GetNewOffset() - c.GetCurrentOffset(); d > 0 {
+				out.Body.SkippedCount += d
+			} else {
+				out.Body.RedeliveredCount -= d
+			}
+		}
+		return out, nil
+	}))
+	type deadLettersInput struct {
+		InstanceID string `path:"instanceId" maxLength:"64"`
+		GroupID    string `path:"groupId" maxLength:"255"`
+		PageSize   int    `query:"pageSize" minimum:"1" maximum:"100" default:"20" doc:"Items per page."`
+		PageToken  string `query:"pageToken" maxLength:"1024" doc:"The nextPageToken of the previous page."`
+	}
+	huma.Register(s.api, huma.Operation{
+		OperationID: "listDeadLetters", Method: http.MethodGet, Path: base + "/{groupId}/deadLetters",
+		Summary: "List a consumer group's dead letters", Description: "Messages the group gave up on (its %DLQ%<groupId> topic), read from the node (the instance must be RUNNING), with bodies cut to a preview.",
+		Tags: tags, Security: bearerSecurity,
+	}, handle(s, func(ctx context.Context, in *deadLettersInput) (*struct{ Body DeadLetterList }, error) {
+		resp, err := s.resources.DeadLetters(ctx, mustPrincipal(ctx), in.InstanceID, in.GroupID, in.PageSize, in.PageToken)
+		if err != nil {
+			return nil, resourceProblem(err)
+		}
+		out := &struct{ Body DeadLetterList }{Body: DeadLetterList{Items: make([]DeadLetter, 0, len(resp.GetMessages())), NextPageToken: resp.GetNextPageToken()}}
+		for _, m := range resp.GetMessages() {
+			out.Body.Items = append(out.Body.Items, DeadLetter{
+				MessageID: m.GetMessageId(), OriginTopic: m.GetOriginTopic(), OriginMessageID: m.GetOriginMessageId(),
+				Attempts: m.GetDeliveryAttempt(), Tag: m.GetTag(), Keys: m.GetKeys(),
+				BornTime: tsPtr(m.GetBornTime()), StoreTime: tsPtr(m.GetStoreTime()),
+				BodyPreview: strings.ToValidUTF8(string(m.GetBody()), "\uFFFD"), BodySize: m.GetBodySize(), BodyTruncated: m.GetBodyTruncated(),
+			})
+		}
+		return out, nil
+	}))
+
+	type resendInput struct {
+		InstanceID string `path:"instanceId" maxLength:"64"`
+		GroupID    string `path:"groupId" maxLength:"255"`
+		Body       ResendDeadLettersRequest
+	}
+	huma.Register(s.api, huma.Operation{
+		OperationID: "resendDeadLetters", Method: http.MethodPost, Path: base + "/{groupId}/deadLetters/resend",
+		Summary: "Resend dead letters", Description: "Sends a fresh copy of each named dead letter (same id, body, tag, keys and properties) to its original topic; the dead-letter copies stay. Answers one result per id. Needs developer; the instance must be RUNNING.",
+		Tags: tags, Security: bearerSecurity, MaxBodyBytes: maxBodyBytes,
+	}, handle(s, func(ctx context.Context, in *resendInput) (*struct{ Body ResendDeadLettersResponse }, error) {
+		noteAuditResource(ctx, "instances/"+in.InstanceID+"/consumerGroups/"+in.GroupID+"/deadLetters")
+		rs, err := s.resources.ResendDeadLetters(ctx, mustPrincipal(ctx), in.InstanceID, in.GroupID, in.Body.MessageIDs)
+		if err != nil {
+			return nil, resourceProblem(err)
+		}
+		out := &struct{ Body ResendDeadLettersResponse }{Body: ResendDeadLettersResponse{Items: make([]ResendResult, 0, len(rs))}}
+		for _, r := range rs {
+			out.Body.Items = append(out.Body.Items, ResendResult{
+				MessageID: r.GetMessageId(), Resent: r.GetErrorCode() == "", TopicName: r.GetTopic(),
+				Error: r.GetErrorCode(), Detail: r.GetErrorMessage(),
 			})
 		}
 		return out, nil

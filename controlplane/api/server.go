@@ -50,8 +50,9 @@ type Deps struct {
 	Audit       *audit.Store
 	Idempotency *idempotency.Store
 	Instances   *instances.Service
-	Resources   *resources.Service // topics and consumer groups
-	Console     http.Handler       // serves everything outside /api; may be nil
+	Resources   *resources.Service          // topics and consumer groups
+	AccessKeys  *resources.AccessKeyService // access keys of instances
+	Console     http.Handler                // serves everything outside /api; may be nil
 	Log         *slog.Logger
 }
 
@@ -64,6 +65,7 @@ type Server struct {
 	idem      *idempotency.Store
 	instances *instances.Service
 	resources *resources.Service
+	akeys     *resources.AccessKeyService
 	log       *slog.Logger
 	engine    *gin.Engine
 	api       huma.API
@@ -81,7 +83,7 @@ func New(cfg Config, deps Deps) *Server {
 	huma.DefaultArrayNullable = false
 	gin.SetMode(gin.ReleaseMode)
 
-	s := &Server{cfg: cfg, db: deps.DB, iam: deps.IAM, audit: deps.Audit, idem: deps.Idempotency, instances: deps.Instances, resources: deps.Resources, log: log}
+	s := &Server{cfg: cfg, db: deps.DB, iam: deps.IAM, audit: deps.Audit, idem: deps.Idempotency, instances: deps.Instances, resources: deps.Resources, akeys: deps.AccessKeys, log: log}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
@@ -129,6 +131,7 @@ func New(cfg Config, deps Deps) *Server {
 	s.registerInstances()
 	s.registerTopics()
 	s.registerGroups()
+	s.registerAccessKeys()
 	return s
 }
 

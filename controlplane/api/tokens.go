@@ -82,7 +82,7 @@ func (s *Server) registerTokens() {
 		OperationID: "createToken", Method: http.MethodPost, Path: BasePath + "/tokens",
 		Summary: "Create an API token", Description: "Creates a token for automation acting as the caller. The secret is in this response only.",
 		Tags: tags, Security: bearerSecurity, DefaultStatus: http.StatusCreated, MaxBodyBytes: maxBodyBytes,
-		Metadata: map[string]any{idempotentOp: true},
+		Metadata: map[string]any{idempotentOp: true, idempotentRedact: []string{"secret"}},
 	}, handle(s, func(ctx context.Context, in *createTokenInput) (*struct{ Body CreatedToken }, error) {
 		tok, secret, err := s.iam.CreateToken(ctx, mustPrincipal(ctx), iam.CreateTokenInput{Name: in.Body.Name, Role: in.Body.Role, ExpiresAt: in.Body.ExpiresAt})
 		if err != nil {

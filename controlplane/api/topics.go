@@ -21,6 +21,16 @@ type Topic struct {
 	Remark      string    `json:"remark"`
 	CreatedAt   time.Time `json:"createdAt"`
 	UpdatedAt   time.Time `json:"updatedAt"`
+	// Read from the node by GET of one topic only, when the instance is RUNNING.
+	Queues       []TopicQueue `json:"queues,omitempty" doc:"Per queue, the retained offsets; only in the GET of one topic of a RUNNING instance."`
+	MessageCount *int64       `json:"messageCount,omitempty" doc:"Retained messages: the sum of maxOffset - minOffset over the queues; with queues only."`
+}
+
+// TopicQueue is the retained range of one queue of a topic.
+type TopicQueue struct {
+	QueueID   int32 `json:"queueId"`
+	MinOffset int64 `json:"minOffset" doc:"Oldest retained offset."`
+	MaxOffset int64 `json:"maxOffset" doc:"Next offset to be written."`
 }
 
 func topicView(t resources.Topic) Topic {
@@ -137,13 +147,28 @@ func (s *Server) registerTopics() {
 
 	huma.Register(s.api, huma.Operation{
 		OperationID: "getTopic", Method: http.MethodGet, Path: base + "/{topicName}",
-		Summary: "Get a topic", Tags: tags, Security: bearerSecurity,
+		Summary: "Get a topic", Description: "The topic's definition and, when the instance is RUNNING, its retained offsets per queue and message count read from the node.", Tags: tags, Security: bearerSecurity,
 	}, handle(s, func(ctx context.Context, in *topicPath) (*topicOutput, error) {
 		t, err := s.resources.GetTopic(ctx, mustPrincipal(ctx), in.InstanceID, in.TopicName)
 		if err != nil {
 			return nil, resourceProblem(err)
 		}
-		return &topicOutput{Body: topicView(t)}, nil
+		out := &topicOutput{Body: topicView(t)}
+		// The definition is answered even when the node cannot be read.
+		stats, err := s.resources.TopicStats(ctx, mustPrincipal(ctx), in.InstanceID, in.TopicName)
+		switch {
+		case err == nil:
+			var count int64
+			out.Body.Queues = make([]TopicQueue, 0, len(stats.GetQueues()))
+			for _, q := range stats.GetQueues() {
+				out.Body.Queues = append(out.Body.Queues, TopicQueue{QueueID: q.GetQueueId(), MinOffset: q.GetMinOffset(), MaxOffset: q.GetMaxOffset()})
+				count += max(q.GetMaxOffset()-q.GetMinOffset(), 0)
+			}
+			out.Body.MessageCount = &count
+		case !errors.Is(err, resources.ErrNotRunning):
+			s.log.WarnContext(ctx, "topic stats", "instance_id", in.InstanceID, "topic", in.TopicName, "err", err)
+		}
+		return out, nil
 	}))
 
 	type updateTopicInput struct {

@@ -77,7 +77,7 @@ func (l *Loop) repairDrift(ctx context.Context, log *slog.Logger, inst instances
 		log.Warn("drift: list groups", "err", err)
 		return
 	}
-	if len(topics) == 0 && len(groups) == 0 {
+	if len(topics) == 0 && len(groups) == 0 && l.AccessKeys == nil {
 		return
 	}
 	connect := l.Connect
@@ -90,6 +90,10 @@ func (l *Loop) repairDrift(ctx context.Context, log *slog.Logger, inst instances
 		return
 	}
 	defer n.Close()
+	l.repairKeys(ctx, log, n, inst.ID)
+	if len(topics) == 0 && len(groups) == 0 {
+		return
+	}
 	nodeTopics, nodeGroups, err := nodeNames(ctx, n)
 	if err != nil {
 		log.Warn("drift: list node", "err", err)
@@ -109,6 +113,22 @@ func (l *Loop) repairDrift(ctx context.Context, log *slog.Logger, inst instances
 			continue
 		}
 		log.Info("drift: recreated group the node lacked", "group", g.GroupID)
+	}
+}
+
+// repairKeys puts on n the instance's access keys it lacks or holds with
+// another enabled flag (resources.KeysToRepush). Keys only the node has are
+// left alone, as with topics.
+func (l *Loop) repairKeys(ctx context.Context, log *slog.Logger, n resources.Node, instanceID string) {
+	if l.AccessKeys == nil {
+		return
+	}
+	pushed, err := l.AccessKeys.RepairAccessKeys(ctx, n, instanceID)
+	for _, ak := range pushed {
+		log.Info("drift: put access key the node lacked or held with another enabled flag", "access_key", ak)
+	}
+	if err != nil {
+		log.Warn("drift: access keys", "err", err)
 	}
 }
 

@@ -45,7 +45,11 @@ type Loop struct {
 	// (default 30 s) a RUNNING instance's node gets back the topics and
 	// groups of the database it lacks (drift.go). Connect opens the node;
 	// nil uses resources.Connect.
-	Resources     *resources.Store
+	Resources *resources.Store
+	// AccessKeys, when set with Resources, adds the instance's access keys
+	// to drift repair: a key the node lacks or holds with another enabled
+	// flag is put again.
+	AccessKeys    *resources.AccessKeyService
 	Connect       resources.Connector
 	DriftInterval time.Duration
 	Log           *slog.Logger

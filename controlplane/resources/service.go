@@ -11,6 +11,7 @@ import (
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/orbitmq/orbit/controlplane/instances"
 	"github.com/orbitmq/orbit/dataplane/admin/adminpb"
@@ -506,6 +507,171 @@ func (s *Service) GroupLag(ctx context.Context, p iam.Principal, instanceID, gro
 		out = resp
 		return nil
 	})
+	return out, err
+}
+
+// TopicStats reads a topic's retained offset range per queue from the node,
+// which must be RUNNING (ErrNotRunning otherwise).
+func (s *Service) TopicStats(ctx context.Context, p iam.Principal, instanceID, name string) (*adminpb.TopicStats, error) {
+	inst, err := s.instance(ctx, p, acl.InstancesRead, instanceID, false)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.store.GetTopic(ctx, instanceID, name); err != nil {
+		return nil, err
+	}
+	if inst.Status != instances.StatusRunning {
+		return nil, ErrNotRunning
+	}
+	var out *adminpb.TopicStats
+	err = s.withNode(inst, func(n Node) error {
+		resp, err := n.GetTopicStats(ctx, &adminpb.GetTopicStatsRequest{Topic: name})
+		if err != nil {
+			return fmt.Errorf("%w: topic stats %s: %w", ErrNode, name, err)
+		}
+		out = resp
+		return nil
+	})
+	return out, err
+}
+
+// Reset types of ResetInput.
+const (
+	ResetEarliest  = "EARLIEST"
+	ResetLatest    = "LATEST"
+	ResetTimestamp = "TIMESTAMP"
+)
+
+// ResetInput says where ResetOffset moves a group's consumer offsets.
+type ResetInput struct {
+	Type   string    // ResetEarliest, ResetLatest or ResetTimestamp
+	Time   time.Time // with ResetTimestamp: the first message stored at or after it
+	DryRun bool      // compute the new offsets only
+}
+
+// ResetOffset moves a group's consumer offset on every queue of a topic (or,
+// with DryRun, only computes where it would move them; that needs read
+// access only). The instance must be RUNNING.
+func (s *Service) ResetOffset(ctx context.Context, p iam.Principal, instanceID, groupID, topic string, in ResetInput) (*adminpb.ResetGroupOffsetResponse, error) {
+	action := acl.InstancesWrite
+	if in.DryRun {
+		action = acl.InstancesRead
+	}
+	inst, err := s.instance(ctx, p, action, instanceID, false)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.store.GetGroup(ctx, instanceID, groupID); err != nil {
+		return nil, err
+	}
+	if _, err := s.store.GetTopic(ctx, instanceID, topic); err != nil {
+		return nil, err
+	}
+	req := &adminpb.ResetGroupOffsetRequest{Group: groupID, Topic: topic, DryRun: in.DryRun}
+	switch in.Type {
+	case ResetEarliest:
+		req.Target = &adminpb.ResetGroupOffsetRequest_Position{Position: adminpb.ResetPosition_RESET_POSITION_EARLIEST}
+	case ResetLatest:
+		req.Target = &adminpb.ResetGroupOffsetRequest_Position{Position: adminpb.ResetPosition_RESET_POSITION_LATEST}
+	case ResetTimestamp:
+		if in.Time.IsZero() {
+			return nil, invalid("resetTime", "is required with resetType TIMESTAMP")
+		}
+		req.Target = &adminpb.ResetGroupOffsetRequest_Timestamp{Timestamp: timestamppb.New(in.Time)}
+	default:
+		return nil, invalid("resetType", "must be EARLIEST, LATEST or TIMESTAMP")
+	}
+	if inst.Status != instances.StatusRunning {
+		return nil, ErrNotRunning
+	}
+	var out *adminpb.ResetGroupOffsetResponse
+	err = s.withNode(inst, func(n Node) error {
+		resp, err := n.ResetGroupOffset(ctx, req)
+		if err != nil {
+			return fmt.Errorf("%w: reset offset of %s on %s: %w", ErrNode, groupID, topic, err)
+		}
+		out = resp
+		return nil
+	})
+	if err == nil && !in.DryRun {
+		s.log.Info("consumer offset reset", "account_id", p.AccountID, "instance_id", instanceID, "group", groupID, "topic", topic, "reset_type", in.Type, "actor_id", p.UserID)
+	}
+	return out, err
+}
+
+// DeadLetters reads a page of the messages a group dead-lettered (its
+// %DLQ%<group> topic, oldest first per queue) from the node, with bodies cut
+// to a preview. pageToken is the node's next_page_token, passed through.
+func (s *Service) DeadLetters(ctx context.Context, p iam.Principal, instanceID, groupID string, pageSize int, pageToken string) (*adminpb.QueryMessagesResponse, error) {
+	inst, err := s.instance(ctx, p, acl.InstancesRead, instanceID, false)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.store.GetGroup(ctx, instanceID, groupID); err != nil {
+		return nil, err
+	}
+	if inst.Status != instances.StatusRunning {
+		return nil, ErrNotRunning
+	}
+	var out *adminpb.QueryMessagesResponse
+	err = s.withNode(inst, func(n Node) error {
+		resp, err := n.QueryMessages(ctx, &adminpb.QueryMessagesRequest{
+			Topic: broker.DLQTopic(groupID), StartTime: timestamppb.New(time.Unix(0, 0)), EndTime: timestamppb.New(s.now().Add(time.Hour)),
+			PageSize: int32(pageSize), PageToken: pageToken,
+		})
+		switch status.Code(err) {
+		case codes.OK:
+			out = resp
+			return nil
+		case codes.NotFound: // nothing dead-lettered yet: no DLQ topic
+			out = &adminpb.QueryMessagesResponse{}
+			return nil
+		case codes.InvalidArgument:
+			if pageToken != "" {
+				return invalid("pageToken", "is not a token this API handed out")
+			}
+		}
+		return fmt.Errorf("%w: dead letters of %s: %w", ErrNode, groupID, err)
+	})
+	return out, err
+}
+
+// MaxResend is how many messages one ResendDeadLetters call takes.
+const MaxResend = 100
+
+// ResendDeadLetters sends fresh copies of dead-lettered messages of a group
+// to their original topics, one result per id in order.
+func (s *Service) ResendDeadLetters(ctx context.Context, p iam.Principal, instanceID, groupID string, ids []string) ([]*adminpb.ResendResult, error) {
+	inst, err := s.instance(ctx, p, acl.InstancesWrite, instanceID, false)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.store.GetGroup(ctx, instanceID, groupID); err != nil {
+		return nil, err
+	}
+	if len(ids) == 0 || len(ids) > MaxResend {
+		return nil, invalid("messageIds", fmt.Sprintf("must hold 1 to %d message ids", MaxResend))
+	}
+	for _, id := range ids {
+		if id == "" {
+			return nil, invalid("messageIds", "must not hold empty ids")
+		}
+	}
+	if inst.Status != instances.StatusRunning {
+		return nil, ErrNotRunning
+	}
+	var out []*adminpb.ResendResult
+	err = s.withNode(inst, func(n Node) error {
+		resp, err := n.ResendDeadLetters(ctx, &adminpb.ResendDeadLettersRequest{Group: groupID, MessageIds: ids})
+		if err != nil {
+			return fmt.Errorf("%w: resend dead letters of %s: %w", ErrNode, groupID, err)
+		}
+		out = resp.GetResults()
+		return nil
+	})
+	if err == nil {
+		s.log.Info("dead letters resent", "account_id", p.AccountID, "instance_id", instanceID, "group", groupID, "count", len(ids), "actor_id", p.UserID)
+	}
 	return out, err
 }
 

@@ -511,7 +511,41 @@ func TestGroupOffsetsAndReset(t *testing.T) {
 		require.Equal(t, o.GetMaxOffset(), o.GetConsumerOffset())
 		require.Zero(t, o.GetLag())
 		require.Zero(t, o.GetInflight(), "a reset drops in-flight deliveries")
+		require.Nil(t, o.GetOldestUnconsumedTime(), "no lag, no age")
 	}
+
+	// A dry run reports what a reset would do and moves nothing.
+	dry, err := c.ResetGroupOffset(ctx, &adminpb.ResetGroupOffsetRequest{Group: "billing", Topic: "orders", DryRun: true,
+		Target: &adminpb.ResetGroupOffsetRequest_Position{Position: adminpb.ResetPosition_RESET_POSITION_EARLIEST}})
+	require.NoError(t, err)
+	require.Len(t, dry.GetChanges(), 2)
+	var back int64
+	for i, ch := range dry.GetChanges() {
+		o := dry.GetOffsets()[i]
+		require.EqualValues(t, i, ch.GetQueueId())
+		require.Equal(t, o.GetMaxOffset(), ch.GetCurrentOffset())
+		require.Equal(t, o.GetMinOffset(), ch.GetNewOffset())
+		require.Equal(t, o.GetMaxOffset(), o.GetConsumerOffset(), "a dry run leaves the offset")
+		back += ch.GetCurrentOffset() - ch.GetNewOffset()
+	}
+	require.EqualValues(t, 10, back)
+	after, err := c.GetGroupOffsets(ctx, &adminpb.GetGroupOffsetsRequest{Group: "billing", Topic: "orders"})
+	require.NoError(t, err)
+	require.Zero(t, after.GetTotalLag(), "a dry run changes nothing")
+
+	stats, err := c.GetTopicStats(ctx, &adminpb.GetTopicStatsRequest{Topic: "orders"})
+	require.NoError(t, err)
+	require.Len(t, stats.GetQueues(), 2)
+	var stored int64
+	for i, q := range stats.GetQueues() {
+		require.EqualValues(t, i, q.GetQueueId())
+		stored += q.GetMaxOffset() - q.GetMinOffset()
+	}
+	require.EqualValues(t, 10, stored)
+	_, err = c.GetTopicStats(ctx, &adminpb.GetTopicStatsRequest{})
+	requireCode(t, err, codes.InvalidArgument, "topic is required")
+	_, err = c.GetTopicStats(ctx, &adminpb.GetTopicStatsRequest{Topic: "nope"})
+	require.Equal(t, codes.NotFound, status.Code(err))
 
 	earliest, err := c.ResetGroupOffset(ctx, &adminpb.ResetGroupOffsetRequest{Group: "billing", Topic: "orders",
 		Target: &adminpb.ResetGroupOffsetRequest_Position{Position: adminpb.ResetPosition_RESET_POSITION_EARLIEST}})
@@ -520,6 +554,11 @@ func TestGroupOffsetsAndReset(t *testing.T) {
 	for _, o := range earliest.GetOffsets() {
 		require.Equal(t, o.GetMinOffset(), o.GetConsumerOffset())
 		total += o.GetLag()
+		if o.GetLag() > 0 {
+			require.NotNil(t, o.GetOldestUnconsumedTime(), "lag as age: the store time at the consumer offset")
+			at := o.GetOldestUnconsumedTime().AsTime()
+			require.True(t, at.After(before) && !at.After(time.Now()), "stored at %s", at)
+		}
 	}
 	require.EqualValues(t, 10, total)
 

@@ -5,6 +5,8 @@ import (
 	"context"
 	"slices"
 
+	"google.golang.org/protobuf/types/known/timestamppb"
+
 	"github.com/orbitmq/orbit/dataplane/admin/adminpb"
 	"github.com/orbitmq/orbit/dataplane/broker"
 )
@@ -51,14 +53,39 @@ func (v *service) ResetGroupOffset(ctx context.Context, req *adminpb.ResetGroupO
 	default:
 		return nil, invalid("a target is required: position (EARLIEST or LATEST) or timestamp")
 	}
-	if err := v.s.broker.ResetOffset(ctx, req.GetGroup(), req.GetTopic(), to); err != nil {
+	preview, err := v.s.broker.PreviewReset(ctx, req.GetGroup(), req.GetTopic(), to)
+	if err != nil {
 		return nil, v.s.toStatus(ctx, "ResetGroupOffset", about, err)
+	}
+	if !req.GetDryRun() {
+		if err := v.s.broker.ResetOffset(ctx, req.GetGroup(), req.GetTopic(), to); err != nil {
+			return nil, v.s.toStatus(ctx, "ResetGroupOffset", about, err)
+		}
 	}
 	offsets, err := v.offsets(ctx, "ResetGroupOffset", req.GetGroup(), req.GetTopic())
 	if err != nil {
 		return nil, err
 	}
-	return &adminpb.ResetGroupOffsetResponse{Offsets: offsets}, nil
+	changes := make([]*adminpb.QueueReset, len(preview))
+	for i, p := range preview {
+		changes[i] = &adminpb.QueueReset{QueueId: p.QueueID, CurrentOffset: p.CurrentOffset, NewOffset: p.NewOffset}
+	}
+	return &adminpb.ResetGroupOffsetResponse{Offsets: offsets, Changes: changes}, nil
+}
+
+func (v *service) GetTopicStats(ctx context.Context, req *adminpb.GetTopicStatsRequest) (*adminpb.TopicStats, error) {
+	if req.GetTopic() == "" {
+		return nil, invalid("topic is required")
+	}
+	rs, err := v.s.broker.TopicRanges(req.GetTopic())
+	if err != nil {
+		return nil, v.s.toStatus(ctx, "GetTopicStats", subject{topic: req.GetTopic()}, err)
+	}
+	out := &adminpb.TopicStats{Topic: req.GetTopic(), Queues: make([]*adminpb.QueueRange, len(rs))}
+	for i, r := range rs {
+		out.Queues[i] = &adminpb.QueueRange{QueueId: r.QueueID, MinOffset: r.Min, MaxOffset: r.Max}
+	}
+	return out, nil
 }
 
 // offsets returns a group's offsets sorted by topic and queue.
@@ -73,6 +100,12 @@ func (v *service) offsets(ctx context.Context, op, group, topic string) ([]*admi
 	out := make([]*adminpb.QueueOffset, len(qs))
 	for i, q := range qs {
 		out[i] = toQueueOffset(q)
+		// One read per queue that has lag: the message the group waits on.
+		if q.Lag > 0 {
+			if at, err := v.s.broker.StoreTimeAt(ctx, q.Topic, q.QueueID, q.ConsumerOffset); err == nil {
+				out[i].OldestUnconsumedTime = timestamppb.New(at)
+			}
+		}
 	}
 	return out, nil
 }

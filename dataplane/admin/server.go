@@ -140,7 +140,7 @@ func (s *Server) ServerOptions() []grpc.ServerOption {
 var mutating = map[string]bool{
 	"CreateTopic": true, "UpdateTopic": true, "DeleteTopic": true,
 	"CreateGroup": true, "UpdateGroup": true, "DeleteGroup": true,
-	"ResetGroupOffset": true,
+	"ResetGroupOffset": true, "ResendDeadLetters": true,
 }
 
 func (s *Server) logCalls(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {

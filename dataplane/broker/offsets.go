@@ -6,8 +6,11 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/orbitmq/orbit/dataplane/store"
 )
 
 // Offsets reports a group's progress on every queue of every topic it consumed
@@ -99,19 +102,11 @@ func (b *Broker) ResetOffset(ctx context.Context, group, topic string, to ResetT
 	queues, _ := sub.snapshot()
 	targets := make([]int64, len(queues))
 	for i, q := range queues {
-		r := b.st.Range(topic, q.id)
-		switch {
-		case to.Earliest:
-			targets[i] = r.Min
-		case to.Latest:
-			targets[i] = r.Max
-		default:
-			off, err := b.st.OffsetForTime(ctx, topic, q.id, to.Time)
-			if err != nil {
-				return fmt.Errorf("find offset of %s/%d at %s: %w", topic, q.id, to.Time, err)
-			}
-			targets[i] = max(off, r.Min)
+		t, err := b.resetTarget(ctx, topic, q.id, to)
+		if err != nil {
+			return err
 		}
+		targets[i] = t
 	}
 	for i, q := range queues {
 		q.mu.Lock()
@@ -124,6 +119,99 @@ func (b *Broker) ResetOffset(ctx context.Context, group, topic string, to ResetT
 		return fmt.Errorf("persist reset offsets: %w", err)
 	}
 	return nil
+}
+
+// resetTarget is the offset a reset to `to` moves a queue's consumer offset to.
+func (b *Broker) resetTarget(ctx context.Context, topic string, queueID int32, to ResetTarget) (int64, error) {
+	r := b.st.Range(topic, queueID)
+	switch {
+	case to.Earliest:
+		return r.Min, nil
+	case to.Latest:
+		return r.Max, nil
+	}
+	off, err := b.st.OffsetForTime(ctx, topic, queueID, to.Time)
+	if err != nil {
+		return 0, fmt.Errorf("find offset of %s/%d at %s: %w", topic, queueID, to.Time, err)
+	}
+	return max(off, r.Min), nil
+}
+
+// ResetPreview is what a reset would do to one queue.
+type ResetPreview struct {
+	QueueID       int32
+	CurrentOffset int64
+	NewOffset     int64
+}
+
+// PreviewReset computes, per queue of topic, the group's current consumer
+// offset and the one ResetOffset with the same target would set, without
+// changing anything. Queues are sorted by id.
+func (b *Broker) PreviewReset(ctx context.Context, group, topic string, to ResetTarget) ([]ResetPreview, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if to.Earliest && to.Latest || !to.Earliest && !to.Latest && to.Time.IsZero() {
+		return nil, fmt.Errorf("%w: reset needs exactly one of earliest, latest or a time", ErrInvalidArgument)
+	}
+	if topic == "" {
+		return nil, fmt.Errorf("%w: a topic is required", ErrInvalidArgument)
+	}
+	cur, err := b.Offsets(group, topic)
+	if err != nil {
+		return nil, err
+	}
+	sort.Slice(cur, func(i, j int) bool { return cur[i].QueueID < cur[j].QueueID })
+	out := make([]ResetPreview, len(cur))
+	for i, q := range cur {
+		t, err := b.resetTarget(ctx, topic, q.QueueID, to)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = ResetPreview{QueueID: q.QueueID, CurrentOffset: q.ConsumerOffset, NewOffset: t}
+	}
+	return out, nil
+}
+
+// StoreTimeAt returns the store time of the message at offset of a queue,
+// reading one message; store.ErrOffsetRange when nothing is stored there.
+func (b *Broker) StoreTimeAt(ctx context.Context, topic string, queueID int32, offset int64) (time.Time, error) {
+	msgs, err := b.st.Read(ctx, topic, queueID, offset, 1, 1)
+	if err != nil {
+		return time.Time{}, err
+	}
+	if len(msgs) == 0 {
+		return time.Time{}, fmt.Errorf("message %s/%d@%d: %w", topic, queueID, offset, store.ErrOffsetRange)
+	}
+	return msgs[0].StoreTime, nil
+}
+
+// TopicRange is one queue's retained offsets.
+type TopicRange struct {
+	QueueID int32
+	Min     int64 // oldest retained offset
+	Max     int64 // next offset to be written
+}
+
+// TopicRanges reports the retained offset range of every queue of topic,
+// sorted by queue id.
+func (b *Broker) TopicRanges(topic string) ([]TopicRange, error) {
+	b.mu.RLock()
+	if b.closed {
+		b.mu.RUnlock()
+		return nil, ErrClosed
+	}
+	te, ok := b.topics[topic]
+	b.mu.RUnlock()
+	if !ok {
+		return nil, fmt.Errorf("ranges of topic %q: %w", topic, ErrTopicNotFound)
+	}
+	out := make([]TopicRange, 0, te.Queues)
+	for id := range te.Queues {
+		r := b.st.Range(te.Name, id)
+		out = append(out, TopicRange{QueueID: id, Min: r.Min, Max: r.Max})
+	}
+	return out, nil
 }
 
 // checkpoint writes every consumer offset that changed since the last

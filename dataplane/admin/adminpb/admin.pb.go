@@ -1886,9 +1886,12 @@ type QueueOffset struct {
 	// max_offset - consumer_offset.
 	Lag int64 `protobuf:"varint,6,opt,name=lag,proto3" json:"lag,omitempty"`
 	// Delivered, not yet acknowledged.
-	Inflight      int64 `protobuf:"varint,7,opt,name=inflight,proto3" json:"inflight,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Inflight int64 `protobuf:"varint,7,opt,name=inflight,proto3" json:"inflight,omitempty"`
+	// Store time of the message at consumer_offset (the oldest not yet
+	// consumed); unset when lag is 0 or it cannot be read.
+	OldestUnconsumedTime *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=oldest_unconsumed_time,json=oldestUnconsumedTime,proto3" json:"oldest_unconsumed_time,omitempty"`
+	unknownFields        protoimpl.UnknownFields
+	sizeCache            protoimpl.SizeCache
 }
 
 func (x *QueueOffset) Reset() {
@@ -1968,6 +1971,13 @@ func (x *QueueOffset) GetInflight() int64 {
 		return x.Inflight
 	}
 	return 0
+}
+
+func (x *QueueOffset) GetOldestUnconsumedTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.OldestUnconsumedTime
+	}
+	return nil
 }
 
 type GetGroupOffsetsRequest struct {
@@ -2087,7 +2097,10 @@ type ResetGroupOffsetRequest struct {
 	//
 	//	*ResetGroupOffsetRequest_Position
 	//	*ResetGroupOffsetRequest_Timestamp
-	Target        isResetGroupOffsetRequest_Target `protobuf_oneof:"target"`
+	Target isResetGroupOffsetRequest_Target `protobuf_oneof:"target"`
+	// Computes the new offsets without moving anything: the response's
+	// offsets are the current ones and changes says what a reset would do.
+	DryRun        bool `protobuf:"varint,5,opt,name=dry_run,json=dryRun,proto3" json:"dry_run,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2161,6 +2174,13 @@ func (x *ResetGroupOffsetRequest) GetTimestamp() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *ResetGroupOffsetRequest) GetDryRun() bool {
+	if x != nil {
+		return x.DryRun
+	}
+	return false
+}
+
 type isResetGroupOffsetRequest_Target interface {
 	isResetGroupOffsetRequest_Target()
 }
@@ -2180,8 +2200,10 @@ func (*ResetGroupOffsetRequest_Timestamp) isResetGroupOffsetRequest_Target() {}
 
 type ResetGroupOffsetResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The group's offsets on the topic after the reset.
-	Offsets       []*QueueOffset `protobuf:"bytes,1,rep,name=offsets,proto3" json:"offsets,omitempty"`
+	// The group's offsets on the topic after the reset (before it on a dry run).
+	Offsets []*QueueOffset `protobuf:"bytes,1,rep,name=offsets,proto3" json:"offsets,omitempty"`
+	// Per queue, the consumer offset before and after the reset.
+	Changes       []*QueueReset `protobuf:"bytes,2,rep,name=changes,proto3" json:"changes,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2223,6 +2245,401 @@ func (x *ResetGroupOffsetResponse) GetOffsets() []*QueueOffset {
 	return nil
 }
 
+func (x *ResetGroupOffsetResponse) GetChanges() []*QueueReset {
+	if x != nil {
+		return x.Changes
+	}
+	return nil
+}
+
+type QueueReset struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	QueueId       int32                  `protobuf:"varint,1,opt,name=queue_id,json=queueId,proto3" json:"queue_id,omitempty"`
+	CurrentOffset int64                  `protobuf:"varint,2,opt,name=current_offset,json=currentOffset,proto3" json:"current_offset,omitempty"`
+	NewOffset     int64                  `protobuf:"varint,3,opt,name=new_offset,json=newOffset,proto3" json:"new_offset,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *QueueReset) Reset() {
+	*x = QueueReset{}
+	mi := &file_admin_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *QueueReset) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*QueueReset) ProtoMessage() {}
+
+func (x *QueueReset) ProtoReflect() protoreflect.Message {
+	mi := &file_admin_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use QueueReset.ProtoReflect.Descriptor instead.
+func (*QueueReset) Descriptor() ([]byte, []int) {
+	return file_admin_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *QueueReset) GetQueueId() int32 {
+	if x != nil {
+		return x.QueueId
+	}
+	return 0
+}
+
+func (x *QueueReset) GetCurrentOffset() int64 {
+	if x != nil {
+		return x.CurrentOffset
+	}
+	return 0
+}
+
+func (x *QueueReset) GetNewOffset() int64 {
+	if x != nil {
+		return x.NewOffset
+	}
+	return 0
+}
+
+type GetTopicStatsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Topic         string                 `protobuf:"bytes,1,opt,name=topic,proto3" json:"topic,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetTopicStatsRequest) Reset() {
+	*x = GetTopicStatsRequest{}
+	mi := &file_admin_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetTopicStatsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetTopicStatsRequest) ProtoMessage() {}
+
+func (x *GetTopicStatsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_admin_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetTopicStatsRequest.ProtoReflect.Descriptor instead.
+func (*GetTopicStatsRequest) Descriptor() ([]byte, []int) {
+	return file_admin_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *GetTopicStatsRequest) GetTopic() string {
+	if x != nil {
+		return x.Topic
+	}
+	return ""
+}
+
+type QueueRange struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	QueueId int32                  `protobuf:"varint,1,opt,name=queue_id,json=queueId,proto3" json:"queue_id,omitempty"`
+	// Oldest retained offset.
+	MinOffset int64 `protobuf:"varint,2,opt,name=min_offset,json=minOffset,proto3" json:"min_offset,omitempty"`
+	// Next offset to be written.
+	MaxOffset     int64 `protobuf:"varint,3,opt,name=max_offset,json=maxOffset,proto3" json:"max_offset,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *QueueRange) Reset() {
+	*x = QueueRange{}
+	mi := &file_admin_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *QueueRange) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*QueueRange) ProtoMessage() {}
+
+func (x *QueueRange) ProtoReflect() protoreflect.Message {
+	mi := &file_admin_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use QueueRange.ProtoReflect.Descriptor instead.
+func (*QueueRange) Descriptor() ([]byte, []int) {
+	return file_admin_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *QueueRange) GetQueueId() int32 {
+	if x != nil {
+		return x.QueueId
+	}
+	return 0
+}
+
+func (x *QueueRange) GetMinOffset() int64 {
+	if x != nil {
+		return x.MinOffset
+	}
+	return 0
+}
+
+func (x *QueueRange) GetMaxOffset() int64 {
+	if x != nil {
+		return x.MaxOffset
+	}
+	return 0
+}
+
+type ResendDeadLettersRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Group string                 `protobuf:"bytes,1,opt,name=group,proto3" json:"group,omitempty"`
+	// 1..100 message ids.
+	MessageIds    []string `protobuf:"bytes,2,rep,name=message_ids,json=messageIds,proto3" json:"message_ids,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ResendDeadLettersRequest) Reset() {
+	*x = ResendDeadLettersRequest{}
+	mi := &file_admin_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ResendDeadLettersRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ResendDeadLettersRequest) ProtoMessage() {}
+
+func (x *ResendDeadLettersRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_admin_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ResendDeadLettersRequest.ProtoReflect.Descriptor instead.
+func (*ResendDeadLettersRequest) Descriptor() ([]byte, []int) {
+	return file_admin_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *ResendDeadLettersRequest) GetGroup() string {
+	if x != nil {
+		return x.Group
+	}
+	return ""
+}
+
+func (x *ResendDeadLettersRequest) GetMessageIds() []string {
+	if x != nil {
+		return x.MessageIds
+	}
+	return nil
+}
+
+type ResendResult struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	MessageId string                 `protobuf:"bytes,1,opt,name=message_id,json=messageId,proto3" json:"message_id,omitempty"`
+	// The original topic the copy went to; empty when it failed.
+	Topic string `protobuf:"bytes,2,opt,name=topic,proto3" json:"topic,omitempty"`
+	// The gRPC code name of the failure (NOT_FOUND, INVALID_ARGUMENT...);
+	// empty on success.
+	ErrorCode     string `protobuf:"bytes,3,opt,name=error_code,json=errorCode,proto3" json:"error_code,omitempty"`
+	ErrorMessage  string `protobuf:"bytes,4,opt,name=error_message,json=errorMessage,proto3" json:"error_message,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ResendResult) Reset() {
+	*x = ResendResult{}
+	mi := &file_admin_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ResendResult) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ResendResult) ProtoMessage() {}
+
+func (x *ResendResult) ProtoReflect() protoreflect.Message {
+	mi := &file_admin_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ResendResult.ProtoReflect.Descriptor instead.
+func (*ResendResult) Descriptor() ([]byte, []int) {
+	return file_admin_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *ResendResult) GetMessageId() string {
+	if x != nil {
+		return x.MessageId
+	}
+	return ""
+}
+
+func (x *ResendResult) GetTopic() string {
+	if x != nil {
+		return x.Topic
+	}
+	return ""
+}
+
+func (x *ResendResult) GetErrorCode() string {
+	if x != nil {
+		return x.ErrorCode
+	}
+	return ""
+}
+
+func (x *ResendResult) GetErrorMessage() string {
+	if x != nil {
+		return x.ErrorMessage
+	}
+	return ""
+}
+
+type ResendDeadLettersResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// One per requested id, in request order.
+	Results       []*ResendResult `protobuf:"bytes,1,rep,name=results,proto3" json:"results,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ResendDeadLettersResponse) Reset() {
+	*x = ResendDeadLettersResponse{}
+	mi := &file_admin_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ResendDeadLettersResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ResendDeadLettersResponse) ProtoMessage() {}
+
+func (x *ResendDeadLettersResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_admin_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ResendDeadLettersResponse.ProtoReflect.Descriptor instead.
+func (*ResendDeadLettersResponse) Descriptor() ([]byte, []int) {
+	return file_admin_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *ResendDeadLettersResponse) GetResults() []*ResendResult {
+	if x != nil {
+		return x.Results
+	}
+	return nil
+}
+
+type TopicStats struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Topic string                 `protobuf:"bytes,1,opt,name=topic,proto3" json:"topic,omitempty"`
+	// Sorted by queue id.
+	Queues        []*QueueRange `protobuf:"bytes,2,rep,name=queues,proto3" json:"queues,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TopicStats) Reset() {
+	*x = TopicStats{}
+	mi := &file_admin_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TopicStats) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TopicStats) ProtoMessage() {}
+
+func (x *TopicStats) ProtoReflect() protoreflect.Message {
+	mi := &file_admin_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TopicStats.ProtoReflect.Descriptor instead.
+func (*TopicStats) Descriptor() ([]byte, []int) {
+	return file_admin_proto_rawDescGZIP(), []int{34}
+}
+
+func (x *TopicStats) GetTopic() string {
+	if x != nil {
+		return x.Topic
+	}
+	return ""
+}
+
+func (x *TopicStats) GetQueues() []*QueueRange {
+	if x != nil {
+		return x.Queues
+	}
+	return nil
+}
+
 type GetNodeStatsRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
@@ -2231,7 +2648,7 @@ type GetNodeStatsRequest struct {
 
 func (x *GetNodeStatsRequest) Reset() {
 	*x = GetNodeStatsRequest{}
-	mi := &file_admin_proto_msgTypes[28]
+	mi := &file_admin_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2243,7 +2660,7 @@ func (x *GetNodeStatsRequest) String() string {
 func (*GetNodeStatsRequest) ProtoMessage() {}
 
 func (x *GetNodeStatsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_admin_proto_msgTypes[28]
+	mi := &file_admin_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2256,7 +2673,7 @@ func (x *GetNodeStatsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetNodeStatsRequest.ProtoReflect.Descriptor instead.
 func (*GetNodeStatsRequest) Descriptor() ([]byte, []int) {
-	return file_admin_proto_rawDescGZIP(), []int{28}
+	return file_admin_proto_rawDescGZIP(), []int{35}
 }
 
 type StoreStats struct {
@@ -2280,7 +2697,7 @@ type StoreStats struct {
 
 func (x *StoreStats) Reset() {
 	*x = StoreStats{}
-	mi := &file_admin_proto_msgTypes[29]
+	mi := &file_admin_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2292,7 +2709,7 @@ func (x *StoreStats) String() string {
 func (*StoreStats) ProtoMessage() {}
 
 func (x *StoreStats) ProtoReflect() protoreflect.Message {
-	mi := &file_admin_proto_msgTypes[29]
+	mi := &file_admin_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2305,7 +2722,7 @@ func (x *StoreStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StoreStats.ProtoReflect.Descriptor instead.
 func (*StoreStats) Descriptor() ([]byte, []int) {
-	return file_admin_proto_rawDescGZIP(), []int{29}
+	return file_admin_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *StoreStats) GetCommitLogBytes() int64 {
@@ -2372,7 +2789,7 @@ type NodeStats struct {
 
 func (x *NodeStats) Reset() {
 	*x = NodeStats{}
-	mi := &file_admin_proto_msgTypes[30]
+	mi := &file_admin_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2384,7 +2801,7 @@ func (x *NodeStats) String() string {
 func (*NodeStats) ProtoMessage() {}
 
 func (x *NodeStats) ProtoReflect() protoreflect.Message {
-	mi := &file_admin_proto_msgTypes[30]
+	mi := &file_admin_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2397,7 +2814,7 @@ func (x *NodeStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeStats.ProtoReflect.Descriptor instead.
 func (*NodeStats) Descriptor() ([]byte, []int) {
-	return file_admin_proto_rawDescGZIP(), []int{30}
+	return file_admin_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *NodeStats) GetVersion() string {
@@ -2458,7 +2875,7 @@ type GroupDelivery struct {
 
 func (x *GroupDelivery) Reset() {
 	*x = GroupDelivery{}
-	mi := &file_admin_proto_msgTypes[31]
+	mi := &file_admin_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2470,7 +2887,7 @@ func (x *GroupDelivery) String() string {
 func (*GroupDelivery) ProtoMessage() {}
 
 func (x *GroupDelivery) ProtoReflect() protoreflect.Message {
-	mi := &file_admin_proto_msgTypes[31]
+	mi := &file_admin_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2483,7 +2900,7 @@ func (x *GroupDelivery) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GroupDelivery.ProtoReflect.Descriptor instead.
 func (*GroupDelivery) Descriptor() ([]byte, []int) {
-	return file_admin_proto_rawDescGZIP(), []int{31}
+	return file_admin_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *GroupDelivery) GetGroup() string {
@@ -2553,7 +2970,7 @@ type Message struct {
 
 func (x *Message) Reset() {
 	*x = Message{}
-	mi := &file_admin_proto_msgTypes[32]
+	mi := &file_admin_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2565,7 +2982,7 @@ func (x *Message) String() string {
 func (*Message) ProtoMessage() {}
 
 func (x *Message) ProtoReflect() protoreflect.Message {
-	mi := &file_admin_proto_msgTypes[32]
+	mi := &file_admin_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2578,7 +2995,7 @@ func (x *Message) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Message.ProtoReflect.Descriptor instead.
 func (*Message) Descriptor() ([]byte, []int) {
-	return file_admin_proto_rawDescGZIP(), []int{32}
+	return file_admin_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *Message) GetMessageId() string {
@@ -2758,7 +3175,7 @@ type QueryMessagesRequest struct {
 
 func (x *QueryMessagesRequest) Reset() {
 	*x = QueryMessagesRequest{}
-	mi := &file_admin_proto_msgTypes[33]
+	mi := &file_admin_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2770,7 +3187,7 @@ func (x *QueryMessagesRequest) String() string {
 func (*QueryMessagesRequest) ProtoMessage() {}
 
 func (x *QueryMessagesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_admin_proto_msgTypes[33]
+	mi := &file_admin_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2783,7 +3200,7 @@ func (x *QueryMessagesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QueryMessagesRequest.ProtoReflect.Descriptor instead.
 func (*QueryMessagesRequest) Descriptor() ([]byte, []int) {
-	return file_admin_proto_rawDescGZIP(), []int{33}
+	return file_admin_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *QueryMessagesRequest) GetTopic() string {
@@ -2857,7 +3274,7 @@ type QueryMessagesResponse struct {
 
 func (x *QueryMessagesResponse) Reset() {
 	*x = QueryMessagesResponse{}
-	mi := &file_admin_proto_msgTypes[34]
+	mi := &file_admin_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2869,7 +3286,7 @@ func (x *QueryMessagesResponse) String() string {
 func (*QueryMessagesResponse) ProtoMessage() {}
 
 func (x *QueryMessagesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_admin_proto_msgTypes[34]
+	mi := &file_admin_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2882,7 +3299,7 @@ func (x *QueryMessagesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QueryMessagesResponse.ProtoReflect.Descriptor instead.
 func (*QueryMessagesResponse) Descriptor() ([]byte, []int) {
-	return file_admin_proto_rawDescGZIP(), []int{34}
+	return file_admin_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *QueryMessagesResponse) GetMessages() []*Message {
@@ -2909,7 +3326,7 @@ type GetMessageRequest struct {
 
 func (x *GetMessageRequest) Reset() {
 	*x = GetMessageRequest{}
-	mi := &file_admin_proto_msgTypes[35]
+	mi := &file_admin_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2921,7 +3338,7 @@ func (x *GetMessageRequest) String() string {
 func (*GetMessageRequest) ProtoMessage() {}
 
 func (x *GetMessageRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_admin_proto_msgTypes[35]
+	mi := &file_admin_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2934,7 +3351,7 @@ func (x *GetMessageRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetMessageRequest.ProtoReflect.Descriptor instead.
 func (*GetMessageRequest) Descriptor() ([]byte, []int) {
-	return file_admin_proto_rawDescGZIP(), []int{35}
+	return file_admin_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *GetMessageRequest) GetTopic() string {
@@ -2961,7 +3378,7 @@ type GetTraceRequest struct {
 
 func (x *GetTraceRequest) Reset() {
 	*x = GetTraceRequest{}
-	mi := &file_admin_proto_msgTypes[36]
+	mi := &file_admin_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2973,7 +3390,7 @@ func (x *GetTraceRequest) String() string {
 func (*GetTraceRequest) ProtoMessage() {}
 
 func (x *GetTraceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_admin_proto_msgTypes[36]
+	mi := &file_admin_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2986,7 +3403,7 @@ func (x *GetTraceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTraceRequest.ProtoReflect.Descriptor instead.
 func (*GetTraceRequest) Descriptor() ([]byte, []int) {
-	return file_admin_proto_rawDescGZIP(), []int{36}
+	return file_admin_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *GetTraceRequest) GetTopic() string {
@@ -3025,7 +3442,7 @@ type Trace struct {
 
 func (x *Trace) Reset() {
 	*x = Trace{}
-	mi := &file_admin_proto_msgTypes[37]
+	mi := &file_admin_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3037,7 +3454,7 @@ func (x *Trace) String() string {
 func (*Trace) ProtoMessage() {}
 
 func (x *Trace) ProtoReflect() protoreflect.Message {
-	mi := &file_admin_proto_msgTypes[37]
+	mi := &file_admin_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3050,7 +3467,7 @@ func (x *Trace) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Trace.ProtoReflect.Descriptor instead.
 func (*Trace) Descriptor() ([]byte, []int) {
-	return file_admin_proto_rawDescGZIP(), []int{37}
+	return file_admin_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *Trace) GetTopic() string {
@@ -3112,7 +3529,7 @@ type ProducerInfo struct {
 
 func (x *ProducerInfo) Reset() {
 	*x = ProducerInfo{}
-	mi := &file_admin_proto_msgTypes[38]
+	mi := &file_admin_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3124,7 +3541,7 @@ func (x *ProducerInfo) String() string {
 func (*ProducerInfo) ProtoMessage() {}
 
 func (x *ProducerInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_admin_proto_msgTypes[38]
+	mi := &file_admin_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3137,7 +3554,7 @@ func (x *ProducerInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProducerInfo.ProtoReflect.Descriptor instead.
 func (*ProducerInfo) Descriptor() ([]byte, []int) {
-	return file_admin_proto_rawDescGZIP(), []int{38}
+	return file_admin_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *ProducerInfo) GetRecords() []*ProduceRecord {
@@ -3169,7 +3586,7 @@ type ProduceRecord struct {
 
 func (x *ProduceRecord) Reset() {
 	*x = ProduceRecord{}
-	mi := &file_admin_proto_msgTypes[39]
+	mi := &file_admin_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3181,7 +3598,7 @@ func (x *ProduceRecord) String() string {
 func (*ProduceRecord) ProtoMessage() {}
 
 func (x *ProduceRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_admin_proto_msgTypes[39]
+	mi := &file_admin_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3194,7 +3611,7 @@ func (x *ProduceRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProduceRecord.ProtoReflect.Descriptor instead.
 func (*ProduceRecord) Descriptor() ([]byte, []int) {
-	return file_admin_proto_rawDescGZIP(), []int{39}
+	return file_admin_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *ProduceRecord) GetProduceTime() *timestamppb.Timestamp {
@@ -3277,7 +3694,7 @@ type BrokerInfo struct {
 
 func (x *BrokerInfo) Reset() {
 	*x = BrokerInfo{}
-	mi := &file_admin_proto_msgTypes[40]
+	mi := &file_admin_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3289,7 +3706,7 @@ func (x *BrokerInfo) String() string {
 func (*BrokerInfo) ProtoMessage() {}
 
 func (x *BrokerInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_admin_proto_msgTypes[40]
+	mi := &file_admin_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3302,7 +3719,7 @@ func (x *BrokerInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BrokerInfo.ProtoReflect.Descriptor instead.
 func (*BrokerInfo) Descriptor() ([]byte, []int) {
-	return file_admin_proto_rawDescGZIP(), []int{40}
+	return file_admin_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *BrokerInfo) GetDelayStatus() DelayStatus {
@@ -3363,7 +3780,7 @@ type BrokerOperation struct {
 
 func (x *BrokerOperation) Reset() {
 	*x = BrokerOperation{}
-	mi := &file_admin_proto_msgTypes[41]
+	mi := &file_admin_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3375,7 +3792,7 @@ func (x *BrokerOperation) String() string {
 func (*BrokerOperation) ProtoMessage() {}
 
 func (x *BrokerOperation) ProtoReflect() protoreflect.Message {
-	mi := &file_admin_proto_msgTypes[41]
+	mi := &file_admin_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3388,7 +3805,7 @@ func (x *BrokerOperation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BrokerOperation.ProtoReflect.Descriptor instead.
 func (*BrokerOperation) Descriptor() ([]byte, []int) {
-	return file_admin_proto_rawDescGZIP(), []int{41}
+	return file_admin_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *BrokerOperation) GetType() string {
@@ -3441,7 +3858,7 @@ type ConsumerInfo struct {
 
 func (x *ConsumerInfo) Reset() {
 	*x = ConsumerInfo{}
-	mi := &file_admin_proto_msgTypes[42]
+	mi := &file_admin_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3453,7 +3870,7 @@ func (x *ConsumerInfo) String() string {
 func (*ConsumerInfo) ProtoMessage() {}
 
 func (x *ConsumerInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_admin_proto_msgTypes[42]
+	mi := &file_admin_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3466,7 +3883,7 @@ func (x *ConsumerInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConsumerInfo.ProtoReflect.Descriptor instead.
 func (*ConsumerInfo) Descriptor() ([]byte, []int) {
-	return file_admin_proto_rawDescGZIP(), []int{42}
+	return file_admin_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *ConsumerInfo) GetGroup() string {
@@ -3514,7 +3931,7 @@ type DeadLetterInfo struct {
 
 func (x *DeadLetterInfo) Reset() {
 	*x = DeadLetterInfo{}
-	mi := &file_admin_proto_msgTypes[43]
+	mi := &file_admin_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3526,7 +3943,7 @@ func (x *DeadLetterInfo) String() string {
 func (*DeadLetterInfo) ProtoMessage() {}
 
 func (x *DeadLetterInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_admin_proto_msgTypes[43]
+	mi := &file_admin_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3539,7 +3956,7 @@ func (x *DeadLetterInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeadLetterInfo.ProtoReflect.Descriptor instead.
 func (*DeadLetterInfo) Descriptor() ([]byte, []int) {
-	return file_admin_proto_rawDescGZIP(), []int{43}
+	return file_admin_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *DeadLetterInfo) GetTopic() string {
@@ -3575,7 +3992,7 @@ type ConsumeRecord struct {
 
 func (x *ConsumeRecord) Reset() {
 	*x = ConsumeRecord{}
-	mi := &file_admin_proto_msgTypes[44]
+	mi := &file_admin_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3587,7 +4004,7 @@ func (x *ConsumeRecord) String() string {
 func (*ConsumeRecord) ProtoMessage() {}
 
 func (x *ConsumeRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_admin_proto_msgTypes[44]
+	mi := &file_admin_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3600,7 +4017,7 @@ func (x *ConsumeRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConsumeRecord.ProtoReflect.Descriptor instead.
 func (*ConsumeRecord) Descriptor() ([]byte, []int) {
-	return file_admin_proto_rawDescGZIP(), []int{44}
+	return file_admin_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *ConsumeRecord) GetAttempt() int32 {
@@ -3668,7 +4085,7 @@ type ConsumeOperation struct {
 
 func (x *ConsumeOperation) Reset() {
 	*x = ConsumeOperation{}
-	mi := &file_admin_proto_msgTypes[45]
+	mi := &file_admin_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3680,7 +4097,7 @@ func (x *ConsumeOperation) String() string {
 func (*ConsumeOperation) ProtoMessage() {}
 
 func (x *ConsumeOperation) ProtoReflect() protoreflect.Message {
-	mi := &file_admin_proto_msgTypes[45]
+	mi := &file_admin_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3693,7 +4110,7 @@ func (x *ConsumeOperation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConsumeOperation.ProtoReflect.Descriptor instead.
 func (*ConsumeOperation) Descriptor() ([]byte, []int) {
-	return file_admin_proto_rawDescGZIP(), []int{45}
+	return file_admin_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *ConsumeOperation) GetType() string {
@@ -3757,7 +4174,7 @@ type TraceEvent struct {
 
 func (x *TraceEvent) Reset() {
 	*x = TraceEvent{}
-	mi := &file_admin_proto_msgTypes[46]
+	mi := &file_admin_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3769,7 +4186,7 @@ func (x *TraceEvent) String() string {
 func (*TraceEvent) ProtoMessage() {}
 
 func (x *TraceEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_admin_proto_msgTypes[46]
+	mi := &file_admin_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3782,7 +4199,7 @@ func (x *TraceEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TraceEvent.ProtoReflect.Descriptor instead.
 func (*TraceEvent) Descriptor() ([]byte, []int) {
-	return file_admin_proto_rawDescGZIP(), []int{46}
+	return file_admin_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *TraceEvent) GetType() string {
@@ -3971,7 +4388,7 @@ const file_admin_proto_rawDesc = "" +
 	"page_token\x18\x02 \x01(\tR\tpageToken\"k\n" +
 	"\x12ListGroupsResponse\x12-\n" +
 	"\x06groups\x18\x01 \x03(\v2\x15.orbit.admin.v1.GroupR\x06groups\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xd3\x01\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xa5\x02\n" +
 	"\vQueueOffset\x12\x14\n" +
 	"\x05topic\x18\x01 \x01(\tR\x05topic\x12\x19\n" +
 	"\bqueue_id\x18\x02 \x01(\x05R\aqueueId\x12\x1d\n" +
@@ -3981,21 +4398,56 @@ const file_admin_proto_rawDesc = "" +
 	"max_offset\x18\x04 \x01(\x03R\tmaxOffset\x12'\n" +
 	"\x0fconsumer_offset\x18\x05 \x01(\x03R\x0econsumerOffset\x12\x10\n" +
 	"\x03lag\x18\x06 \x01(\x03R\x03lag\x12\x1a\n" +
-	"\binflight\x18\a \x01(\x03R\binflight\"D\n" +
+	"\binflight\x18\a \x01(\x03R\binflight\x12P\n" +
+	"\x16oldest_unconsumed_time\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\x14oldestUnconsumedTime\"D\n" +
 	"\x16GetGroupOffsetsRequest\x12\x14\n" +
 	"\x05group\x18\x01 \x01(\tR\x05group\x12\x14\n" +
 	"\x05topic\x18\x02 \x01(\tR\x05topic\"m\n" +
 	"\x17GetGroupOffsetsResponse\x125\n" +
 	"\aoffsets\x18\x01 \x03(\v2\x1b.orbit.admin.v1.QueueOffsetR\aoffsets\x12\x1b\n" +
-	"\ttotal_lag\x18\x02 \x01(\x03R\btotalLag\"\xc8\x01\n" +
+	"\ttotal_lag\x18\x02 \x01(\x03R\btotalLag\"\xe1\x01\n" +
 	"\x17ResetGroupOffsetRequest\x12\x14\n" +
 	"\x05group\x18\x01 \x01(\tR\x05group\x12\x14\n" +
 	"\x05topic\x18\x02 \x01(\tR\x05topic\x12;\n" +
 	"\bposition\x18\x03 \x01(\x0e2\x1d.orbit.admin.v1.ResetPositionH\x00R\bposition\x12:\n" +
-	"\ttimestamp\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampH\x00R\ttimestampB\b\n" +
-	"\x06target\"Q\n" +
+	"\ttimestamp\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampH\x00R\ttimestamp\x12\x17\n" +
+	"\adry_run\x18\x05 \x01(\bR\x06dryRunB\b\n" +
+	"\x06target\"\x87\x01\n" +
 	"\x18ResetGroupOffsetResponse\x125\n" +
-	"\aoffsets\x18\x01 \x03(\v2\x1b.orbit.admin.v1.QueueOffsetR\aoffsets\"\x15\n" +
+	"\aoffsets\x18\x01 \x03(\v2\x1b.orbit.admin.v1.QueueOffsetR\aoffsets\x124\n" +
+	"\achanges\x18\x02 \x03(\v2\x1a.orbit.admin.v1.QueueResetR\achanges\"m\n" +
+	"\n" +
+	"QueueReset\x12\x19\n" +
+	"\bqueue_id\x18\x01 \x01(\x05R\aqueueId\x12%\n" +
+	"\x0ecurrent_offset\x18\x02 \x01(\x03R\rcurrentOffset\x12\x1d\n" +
+	"\n" +
+	"new_offset\x18\x03 \x01(\x03R\tnewOffset\",\n" +
+	"\x14GetTopicStatsRequest\x12\x14\n" +
+	"\x05topic\x18\x01 \x01(\tR\x05topic\"e\n" +
+	"\n" +
+	"QueueRange\x12\x19\n" +
+	"\bqueue_id\x18\x01 \x01(\x05R\aqueueId\x12\x1d\n" +
+	"\n" +
+	"min_offset\x18\x02 \x01(\x03R\tminOffset\x12\x1d\n" +
+	"\n" +
+	"max_offset\x18\x03 \x01(\x03R\tmaxOffset\"Q\n" +
+	"\x18ResendDeadLettersRequest\x12\x14\n" +
+	"\x05group\x18\x01 \x01(\tR\x05group\x12\x1f\n" +
+	"\vmessage_ids\x18\x02 \x03(\tR\n" +
+	"messageIds\"\x87\x01\n" +
+	"\fResendResult\x12\x1d\n" +
+	"\n" +
+	"message_id\x18\x01 \x01(\tR\tmessageId\x12\x14\n" +
+	"\x05topic\x18\x02 \x01(\tR\x05topic\x12\x1d\n" +
+	"\n" +
+	"error_code\x18\x03 \x01(\tR\terrorCode\x12#\n" +
+	"\rerror_message\x18\x04 \x01(\tR\ferrorMessage\"S\n" +
+	"\x19ResendDeadLettersResponse\x126\n" +
+	"\aresults\x18\x01 \x03(\v2\x1c.orbit.admin.v1.ResendResultR\aresults\"V\n" +
+	"\n" +
+	"TopicStats\x12\x14\n" +
+	"\x05topic\x18\x01 \x01(\tR\x05topic\x122\n" +
+	"\x06queues\x18\x02 \x03(\v2\x1a.orbit.admin.v1.QueueRangeR\x06queues\"\x15\n" +
 	"\x13GetNodeStatsRequest\"\xb6\x02\n" +
 	"\n" +
 	"StoreStats\x12(\n" +
@@ -4223,7 +4675,7 @@ const file_admin_proto_rawDesc = "" +
 	"\x16CONSUME_STATUS_SUCCESS\x10\x03\x12\x1b\n" +
 	"\x17CONSUME_STATUS_RETRYING\x10\x04\x12\x16\n" +
 	"\x12CONSUME_STATUS_DLQ\x10\x05\x12\x1a\n" +
-	"\x16CONSUME_STATUS_WAITING\x10\x062\xad\f\n" +
+	"\x16CONSUME_STATUS_WAITING\x10\x062\xea\r\n" +
 	"\x05Admin\x12H\n" +
 	"\vCreateTopic\x12\".orbit.admin.v1.CreateTopicRequest\x1a\x15.orbit.admin.v1.Topic\x12H\n" +
 	"\vUpdateTopic\x12\".orbit.admin.v1.UpdateTopicRequest\x1a\x15.orbit.admin.v1.Topic\x12V\n" +
@@ -4238,7 +4690,9 @@ const file_admin_proto_rawDesc = "" +
 	"\n" +
 	"ListGroups\x12!.orbit.admin.v1.ListGroupsRequest\x1a\".orbit.admin.v1.ListGroupsResponse\x12b\n" +
 	"\x0fGetGroupOffsets\x12&.orbit.admin.v1.GetGroupOffsetsRequest\x1a'.orbit.admin.v1.GetGroupOffsetsResponse\x12e\n" +
-	"\x10ResetGroupOffset\x12'.orbit.admin.v1.ResetGroupOffsetRequest\x1a(.orbit.admin.v1.ResetGroupOffsetResponse\x12N\n" +
+	"\x10ResetGroupOffset\x12'.orbit.admin.v1.ResetGroupOffsetRequest\x1a(.orbit.admin.v1.ResetGroupOffsetResponse\x12Q\n" +
+	"\rGetTopicStats\x12$.orbit.admin.v1.GetTopicStatsRequest\x1a\x1a.orbit.admin.v1.TopicStats\x12h\n" +
+	"\x11ResendDeadLetters\x12(.orbit.admin.v1.ResendDeadLettersRequest\x1a).orbit.admin.v1.ResendDeadLettersResponse\x12N\n" +
 	"\fGetNodeStats\x12#.orbit.admin.v1.GetNodeStatsRequest\x1a\x19.orbit.admin.v1.NodeStats\x12\\\n" +
 	"\rQueryMessages\x12$.orbit.admin.v1.QueryMessagesRequest\x1a%.orbit.admin.v1.QueryMessagesResponse\x12H\n" +
 	"\n" +
@@ -4261,69 +4715,76 @@ func file_admin_proto_rawDescGZIP() []byte {
 }
 
 var file_admin_proto_enumTypes = make([]protoimpl.EnumInfo, 11)
-var file_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 48)
+var file_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 55)
 var file_admin_proto_goTypes = []any{
-	(ResourceType)(0),                // 0: orbit.admin.v1.ResourceType
-	(Action)(0),                      // 1: orbit.admin.v1.Action
-	(Decision)(0),                    // 2: orbit.admin.v1.Decision
-	(TopicType)(0),                   // 3: orbit.admin.v1.TopicType
-	(ResetPosition)(0),               // 4: orbit.admin.v1.ResetPosition
-	(MessageType)(0),                 // 5: orbit.admin.v1.MessageType
-	(MessageState)(0),                // 6: orbit.admin.v1.MessageState
-	(DeliveryState)(0),               // 7: orbit.admin.v1.DeliveryState
-	(DelayStatus)(0),                 // 8: orbit.admin.v1.DelayStatus
-	(TransactionStatus)(0),           // 9: orbit.admin.v1.TransactionStatus
-	(ConsumeStatus)(0),               // 10: orbit.admin.v1.ConsumeStatus
-	(*Permission)(nil),               // 11: orbit.admin.v1.Permission
-	(*AccessKey)(nil),                // 12: orbit.admin.v1.AccessKey
-	(*PutAccessKeyRequest)(nil),      // 13: orbit.admin.v1.PutAccessKeyRequest
-	(*DeleteAccessKeyRequest)(nil),   // 14: orbit.admin.v1.DeleteAccessKeyRequest
-	(*DeleteAccessKeyResponse)(nil),  // 15: orbit.admin.v1.DeleteAccessKeyResponse
-	(*ListAccessKeysRequest)(nil),    // 16: orbit.admin.v1.ListAccessKeysRequest
-	(*ListAccessKeysResponse)(nil),   // 17: orbit.admin.v1.ListAccessKeysResponse
-	(*Topic)(nil),                    // 18: orbit.admin.v1.Topic
-	(*CreateTopicRequest)(nil),       // 19: orbit.admin.v1.CreateTopicRequest
-	(*UpdateTopicRequest)(nil),       // 20: orbit.admin.v1.UpdateTopicRequest
-	(*DeleteTopicRequest)(nil),       // 21: orbit.admin.v1.DeleteTopicRequest
-	(*DeleteTopicResponse)(nil),      // 22: orbit.admin.v1.DeleteTopicResponse
-	(*GetTopicRequest)(nil),          // 23: orbit.admin.v1.GetTopicRequest
-	(*ListTopicsRequest)(nil),        // 24: orbit.admin.v1.ListTopicsRequest
-	(*ListTopicsResponse)(nil),       // 25: orbit.admin.v1.ListTopicsResponse
-	(*Group)(nil),                    // 26: orbit.admin.v1.Group
-	(*CreateGroupRequest)(nil),       // 27: orbit.admin.v1.CreateGroupRequest
-	(*UpdateGroupRequest)(nil),       // 28: orbit.admin.v1.UpdateGroupRequest
-	(*DeleteGroupRequest)(nil),       // 29: orbit.admin.v1.DeleteGroupRequest
-	(*DeleteGroupResponse)(nil),      // 30: orbit.admin.v1.DeleteGroupResponse
-	(*GetGroupRequest)(nil),          // 31: orbit.admin.v1.GetGroupRequest
-	(*ListGroupsRequest)(nil),        // 32: orbit.admin.v1.ListGroupsRequest
-	(*ListGroupsResponse)(nil),       // 33: orbit.admin.v1.ListGroupsResponse
-	(*QueueOffset)(nil),              // 34: orbit.admin.v1.QueueOffset
-	(*GetGroupOffsetsRequest)(nil),   // 35: orbit.admin.v1.GetGroupOffsetsRequest
-	(*GetGroupOffsetsResponse)(nil),  // 36: orbit.admin.v1.GetGroupOffsetsResponse
-	(*ResetGroupOffsetRequest)(nil),  // 37: orbit.admin.v1.ResetGroupOffsetRequest
-	(*ResetGroupOffsetResponse)(nil), // 38: orbit.admin.v1.ResetGroupOffsetResponse
-	(*GetNodeStatsRequest)(nil),      // 39: orbit.admin.v1.GetNodeStatsRequest
-	(*StoreStats)(nil),               // 40: orbit.admin.v1.StoreStats
-	(*NodeStats)(nil),                // 41: orbit.admin.v1.NodeStats
-	(*GroupDelivery)(nil),            // 42: orbit.admin.v1.GroupDelivery
-	(*Message)(nil),                  // 43: orbit.admin.v1.Message
-	(*QueryMessagesRequest)(nil),     // 44: orbit.admin.v1.QueryMessagesRequest
-	(*QueryMessagesResponse)(nil),    // 45: orbit.admin.v1.QueryMessagesResponse
-	(*GetMessageRequest)(nil),        // 46: orbit.admin.v1.GetMessageRequest
-	(*GetTraceRequest)(nil),          // 47: orbit.admin.v1.GetTraceRequest
-	(*Trace)(nil),                    // 48: orbit.admin.v1.Trace
-	(*ProducerInfo)(nil),             // 49: orbit.admin.v1.ProducerInfo
-	(*ProduceRecord)(nil),            // 50: orbit.admin.v1.ProduceRecord
-	(*BrokerInfo)(nil),               // 51: orbit.admin.v1.BrokerInfo
-	(*BrokerOperation)(nil),          // 52: orbit.admin.v1.BrokerOperation
-	(*ConsumerInfo)(nil),             // 53: orbit.admin.v1.ConsumerInfo
-	(*DeadLetterInfo)(nil),           // 54: orbit.admin.v1.DeadLetterInfo
-	(*ConsumeRecord)(nil),            // 55: orbit.admin.v1.ConsumeRecord
-	(*ConsumeOperation)(nil),         // 56: orbit.admin.v1.ConsumeOperation
-	(*TraceEvent)(nil),               // 57: orbit.admin.v1.TraceEvent
-	nil,                              // 58: orbit.admin.v1.Message.PropertiesEntry
-	(*timestamppb.Timestamp)(nil),    // 59: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),      // 60: google.protobuf.Duration
+	(ResourceType)(0),                 // 0: orbit.admin.v1.ResourceType
+	(Action)(0),                       // 1: orbit.admin.v1.Action
+	(Decision)(0),                     // 2: orbit.admin.v1.Decision
+	(TopicType)(0),                    // 3: orbit.admin.v1.TopicType
+	(ResetPosition)(0),                // 4: orbit.admin.v1.ResetPosition
+	(MessageType)(0),                  // 5: orbit.admin.v1.MessageType
+	(MessageState)(0),                 // 6: orbit.admin.v1.MessageState
+	(DeliveryState)(0),                // 7: orbit.admin.v1.DeliveryState
+	(DelayStatus)(0),                  // 8: orbit.admin.v1.DelayStatus
+	(TransactionStatus)(0),            // 9: orbit.admin.v1.TransactionStatus
+	(ConsumeStatus)(0),                // 10: orbit.admin.v1.ConsumeStatus
+	(*Permission)(nil),                // 11: orbit.admin.v1.Permission
+	(*AccessKey)(nil),                 // 12: orbit.admin.v1.AccessKey
+	(*PutAccessKeyRequest)(nil),       // 13: orbit.admin.v1.PutAccessKeyRequest
+	(*DeleteAccessKeyRequest)(nil),    // 14: orbit.admin.v1.DeleteAccessKeyRequest
+	(*DeleteAccessKeyResponse)(nil),   // 15: orbit.admin.v1.DeleteAccessKeyResponse
+	(*ListAccessKeysRequest)(nil),     // 16: orbit.admin.v1.ListAccessKeysRequest
+	(*ListAccessKeysResponse)(nil),    // 17: orbit.admin.v1.ListAccessKeysResponse
+	(*Topic)(nil),                     // 18: orbit.admin.v1.Topic
+	(*CreateTopicRequest)(nil),        // 19: orbit.admin.v1.CreateTopicRequest
+	(*UpdateTopicRequest)(nil),        // 20: orbit.admin.v1.UpdateTopicRequest
+	(*DeleteTopicRequest)(nil),        // 21: orbit.admin.v1.DeleteTopicRequest
+	(*DeleteTopicResponse)(nil),       // 22: orbit.admin.v1.DeleteTopicResponse
+	(*GetTopicRequest)(nil),           // 23: orbit.admin.v1.GetTopicRequest
+	(*ListTopicsRequest)(nil),         // 24: orbit.admin.v1.ListTopicsRequest
+	(*ListTopicsResponse)(nil),        // 25: orbit.admin.v1.ListTopicsResponse
+	(*Group)(nil),                     // 26: orbit.admin.v1.Group
+	(*CreateGroupRequest)(nil),        // 27: orbit.admin.v1.CreateGroupRequest
+	(*UpdateGroupRequest)(nil),        // 28: orbit.admin.v1.UpdateGroupRequest
+	(*DeleteGroupRequest)(nil),        // 29: orbit.admin.v1.DeleteGroupRequest
+	(*DeleteGroupResponse)(nil),       // 30: orbit.admin.v1.DeleteGroupResponse
+	(*GetGroupRequest)(nil),           // 31: orbit.admin.v1.GetGroupRequest
+	(*ListGroupsRequest)(nil),         // 32: orbit.admin.v1.ListGroupsRequest
+	(*ListGroupsResponse)(nil),        // 33: orbit.admin.v1.ListGroupsResponse
+	(*QueueOffset)(nil),               // 34: orbit.admin.v1.QueueOffset
+	(*GetGroupOffsetsRequest)(nil),    // 35: orbit.admin.v1.GetGroupOffsetsRequest
+	(*GetGroupOffsetsResponse)(nil),   // 36: orbit.admin.v1.GetGroupOffsetsResponse
+	(*ResetGroupOffsetRequest)(nil),   // 37: orbit.admin.v1.ResetGroupOffsetRequest
+	(*ResetGroupOffsetResponse)(nil),  // 38: orbit.admin.v1.ResetGroupOffsetResponse
+	(*QueueReset)(nil),                // 39: orbit.admin.v1.QueueReset
+	(*GetTopicStatsRequest)(nil),      // 40: orbit.admin.v1.GetTopicStatsRequest
+	(*QueueRange)(nil),                // 41: orbit.admin.v1.QueueRange
+	(*ResendDeadLettersRequest)(nil),  // 42: orbit.admin.v1.ResendDeadLettersRequest
+	(*ResendResult)(nil),              // 43: orbit.admin.v1.ResendResult
+	(*ResendDeadLettersResponse)(nil), // 44: orbit.admin.v1.ResendDeadLettersResponse
+	(*TopicStats)(nil),                // 45: orbit.admin.v1.TopicStats
+	(*GetNodeStatsRequest)(nil),       // 46: orbit.admin.v1.GetNodeStatsRequest
+	(*StoreStats)(nil),                // 47: orbit.admin.v1.StoreStats
+	(*NodeStats)(nil),                 // 48: orbit.admin.v1.NodeStats
+	(*GroupDelivery)(nil),             // 49: orbit.admin.v1.GroupDelivery
+	(*Message)(nil),                   // 50: orbit.admin.v1.Message
+	(*QueryMessagesRequest)(nil),      // 51: orbit.admin.v1.QueryMessagesRequest
+	(*QueryMessagesResponse)(nil),     // 52: orbit.admin.v1.QueryMessagesResponse
+	(*GetMessageRequest)(nil),         // 53: orbit.admin.v1.GetMessageRequest
+	(*GetTraceRequest)(nil),           // 54: orbit.admin.v1.GetTraceRequest
+	(*Trace)(nil),                     // 55: orbit.admin.v1.Trace
+	(*ProducerInfo)(nil),              // 56: orbit.admin.v1.ProducerInfo
+	(*ProduceRecord)(nil),             // 57: orbit.admin.v1.ProduceRecord
+	(*BrokerInfo)(nil),                // 58: orbit.admin.v1.BrokerInfo
+	(*BrokerOperation)(nil),           // 59: orbit.admin.v1.BrokerOperation
+	(*ConsumerInfo)(nil),              // 60: orbit.admin.v1.ConsumerInfo
+	(*DeadLetterInfo)(nil),            // 61: orbit.admin.v1.DeadLetterInfo
+	(*ConsumeRecord)(nil),             // 62: orbit.admin.v1.ConsumeRecord
+	(*ConsumeOperation)(nil),          // 63: orbit.admin.v1.ConsumeOperation
+	(*TraceEvent)(nil),                // 64: orbit.admin.v1.TraceEvent
+	nil,                               // 65: orbit.admin.v1.Message.PropertiesEntry
+	(*timestamppb.Timestamp)(nil),     // 66: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),       // 67: google.protobuf.Duration
 }
 var file_admin_proto_depIdxs = []int32{
 	0,  // 0: orbit.admin.v1.Permission.resource_type:type_name -> orbit.admin.v1.ResourceType
@@ -4333,103 +4794,111 @@ var file_admin_proto_depIdxs = []int32{
 	12, // 4: orbit.admin.v1.PutAccessKeyRequest.key:type_name -> orbit.admin.v1.AccessKey
 	12, // 5: orbit.admin.v1.ListAccessKeysResponse.keys:type_name -> orbit.admin.v1.AccessKey
 	3,  // 6: orbit.admin.v1.Topic.type:type_name -> orbit.admin.v1.TopicType
-	59, // 7: orbit.admin.v1.Topic.create_time:type_name -> google.protobuf.Timestamp
-	59, // 8: orbit.admin.v1.Topic.update_time:type_name -> google.protobuf.Timestamp
+	66, // 7: orbit.admin.v1.Topic.create_time:type_name -> google.protobuf.Timestamp
+	66, // 8: orbit.admin.v1.Topic.update_time:type_name -> google.protobuf.Timestamp
 	3,  // 9: orbit.admin.v1.CreateTopicRequest.type:type_name -> orbit.admin.v1.TopicType
 	3,  // 10: orbit.admin.v1.UpdateTopicRequest.type:type_name -> orbit.admin.v1.TopicType
 	18, // 11: orbit.admin.v1.ListTopicsResponse.topics:type_name -> orbit.admin.v1.Topic
-	59, // 12: orbit.admin.v1.Group.create_time:type_name -> google.protobuf.Timestamp
-	59, // 13: orbit.admin.v1.Group.update_time:type_name -> google.protobuf.Timestamp
+	66, // 12: orbit.admin.v1.Group.create_time:type_name -> google.protobuf.Timestamp
+	66, // 13: orbit.admin.v1.Group.update_time:type_name -> google.protobuf.Timestamp
 	26, // 14: orbit.admin.v1.ListGroupsResponse.groups:type_name -> orbit.admin.v1.Group
-	34, // 15: orbit.admin.v1.GetGroupOffsetsResponse.offsets:type_name -> orbit.admin.v1.QueueOffset
-	4,  // 16: orbit.admin.v1.ResetGroupOffsetRequest.position:type_name -> orbit.admin.v1.ResetPosition
-	59, // 17: orbit.admin.v1.ResetGroupOffsetRequest.timestamp:type_name -> google.protobuf.Timestamp
-	34, // 18: orbit.admin.v1.ResetGroupOffsetResponse.offsets:type_name -> orbit.admin.v1.QueueOffset
-	59, // 19: orbit.admin.v1.NodeStats.start_time:type_name -> google.protobuf.Timestamp
-	60, // 20: orbit.admin.v1.NodeStats.uptime:type_name -> google.protobuf.Duration
-	40, // 21: orbit.admin.v1.NodeStats.store:type_name -> orbit.admin.v1.StoreStats
-	7,  // 22: orbit.admin.v1.GroupDelivery.state:type_name -> orbit.admin.v1.DeliveryState
-	59, // 23: orbit.admin.v1.GroupDelivery.invisible_until:type_name -> google.protobuf.Timestamp
-	5,  // 24: orbit.admin.v1.Message.type:type_name -> orbit.admin.v1.MessageType
-	6,  // 25: orbit.admin.v1.Message.state:type_name -> orbit.admin.v1.MessageState
-	58, // 26: orbit.admin.v1.Message.properties:type_name -> orbit.admin.v1.Message.PropertiesEntry
-	59, // 27: orbit.admin.v1.Message.born_time:type_name -> google.protobuf.Timestamp
-	59, // 28: orbit.admin.v1.Message.store_time:type_name -> google.protobuf.Timestamp
-	59, // 29: orbit.admin.v1.Message.delivery_time:type_name -> google.protobuf.Timestamp
-	42, // 30: orbit.admin.v1.Message.deliveries:type_name -> orbit.admin.v1.GroupDelivery
-	59, // 31: orbit.admin.v1.QueryMessagesRequest.start_time:type_name -> google.protobuf.Timestamp
-	59, // 32: orbit.admin.v1.QueryMessagesRequest.end_time:type_name -> google.protobuf.Timestamp
-	43, // 33: orbit.admin.v1.QueryMessagesResponse.messages:type_name -> orbit.admin.v1.Message
-	43, // 34: orbit.admin.v1.Trace.message:type_name -> orbit.admin.v1.Message
-	49, // 35: orbit.admin.v1.Trace.producer:type_name -> orbit.admin.v1.ProducerInfo
-	51, // 36: orbit.admin.v1.Trace.broker:type_name -> orbit.admin.v1.BrokerInfo
-	53, // 37: orbit.admin.v1.Trace.consumers:type_name -> orbit.admin.v1.ConsumerInfo
-	57, // 38: orbit.admin.v1.Trace.events:type_name -> orbit.admin.v1.TraceEvent
-	50, // 39: orbit.admin.v1.ProducerInfo.records:type_name -> orbit.admin.v1.ProduceRecord
-	59, // 40: orbit.admin.v1.ProduceRecord.produce_time:type_name -> google.protobuf.Timestamp
-	59, // 41: orbit.admin.v1.ProduceRecord.arrive_time:type_name -> google.protobuf.Timestamp
-	60, // 42: orbit.admin.v1.ProduceRecord.cost:type_name -> google.protobuf.Duration
-	8,  // 43: orbit.admin.v1.BrokerInfo.delay_status:type_name -> orbit.admin.v1.DelayStatus
-	59, // 44: orbit.admin.v1.BrokerInfo.preset_delay_time:type_name -> google.protobuf.Timestamp
-	9,  // 45: orbit.admin.v1.BrokerInfo.transaction_status:type_name -> orbit.admin.v1.TransactionStatus
-	52, // 46: orbit.admin.v1.BrokerInfo.operations:type_name -> orbit.admin.v1.BrokerOperation
-	59, // 47: orbit.admin.v1.BrokerOperation.time:type_name -> google.protobuf.Timestamp
-	10, // 48: orbit.admin.v1.ConsumerInfo.status:type_name -> orbit.admin.v1.ConsumeStatus
-	54, // 49: orbit.admin.v1.ConsumerInfo.dead_letter:type_name -> orbit.admin.v1.DeadLetterInfo
-	55, // 50: orbit.admin.v1.ConsumerInfo.records:type_name -> orbit.admin.v1.ConsumeRecord
-	59, // 51: orbit.admin.v1.DeadLetterInfo.time:type_name -> google.protobuf.Timestamp
-	59, // 52: orbit.admin.v1.ConsumeRecord.deliver_time:type_name -> google.protobuf.Timestamp
-	59, // 53: orbit.admin.v1.ConsumeRecord.invisible_until:type_name -> google.protobuf.Timestamp
-	56, // 54: orbit.admin.v1.ConsumeRecord.operations:type_name -> orbit.admin.v1.ConsumeOperation
-	59, // 55: orbit.admin.v1.ConsumeOperation.time:type_name -> google.protobuf.Timestamp
-	59, // 56: orbit.admin.v1.ConsumeOperation.invisible_until:type_name -> google.protobuf.Timestamp
-	59, // 57: orbit.admin.v1.TraceEvent.time:type_name -> google.protobuf.Timestamp
-	59, // 58: orbit.admin.v1.TraceEvent.invisible_until:type_name -> google.protobuf.Timestamp
-	59, // 59: orbit.admin.v1.TraceEvent.deliver_at:type_name -> google.protobuf.Timestamp
-	60, // 60: orbit.admin.v1.TraceEvent.cost:type_name -> google.protobuf.Duration
-	19, // 61: orbit.admin.v1.Admin.CreateTopic:input_type -> orbit.admin.v1.CreateTopicRequest
-	20, // 62: orbit.admin.v1.Admin.UpdateTopic:input_type -> orbit.admin.v1.UpdateTopicRequest
-	21, // 63: orbit.admin.v1.Admin.DeleteTopic:input_type -> orbit.admin.v1.DeleteTopicRequest
-	23, // 64: orbit.admin.v1.Admin.GetTopic:input_type -> orbit.admin.v1.GetTopicRequest
-	24, // 65: orbit.admin.v1.Admin.ListTopics:input_type -> orbit.admin.v1.ListTopicsRequest
-	27, // 66: orbit.admin.v1.Admin.CreateGroup:input_type -> orbit.admin.v1.CreateGroupRequest
-	28, // 67: orbit.admin.v1.Admin.UpdateGroup:input_type -> orbit.admin.v1.UpdateGroupRequest
-	29, // 68: orbit.admin.v1.Admin.DeleteGroup:input_type -> orbit.admin.v1.DeleteGroupRequest
-	31, // 69: orbit.admin.v1.Admin.GetGroup:input_type -> orbit.admin.v1.GetGroupRequest
-	32, // 70: orbit.admin.v1.Admin.ListGroups:input_type -> orbit.admin.v1.ListGroupsRequest
-	35, // 71: orbit.admin.v1.Admin.GetGroupOffsets:input_type -> orbit.admin.v1.GetGroupOffsetsRequest
-	37, // 72: orbit.admin.v1.Admin.ResetGroupOffset:input_type -> orbit.admin.v1.ResetGroupOffsetRequest
-	39, // 73: orbit.admin.v1.Admin.GetNodeStats:input_type -> orbit.admin.v1.GetNodeStatsRequest
-	44, // 74: orbit.admin.v1.Admin.QueryMessages:input_type -> orbit.admin.v1.QueryMessagesRequest
-	46, // 75: orbit.admin.v1.Admin.GetMessage:input_type -> orbit.admin.v1.GetMessageRequest
-	47, // 76: orbit.admin.v1.Admin.GetTrace:input_type -> orbit.admin.v1.GetTraceRequest
-	13, // 77: orbit.admin.v1.Admin.PutAccessKey:input_type -> orbit.admin.v1.PutAccessKeyRequest
-	14, // 78: orbit.admin.v1.Admin.DeleteAccessKey:input_type -> orbit.admin.v1.DeleteAccessKeyRequest
-	16, // 79: orbit.admin.v1.Admin.ListAccessKeys:input_type -> orbit.admin.v1.ListAccessKeysRequest
-	18, // 80: orbit.admin.v1.Admin.CreateTopic:output_type -> orbit.admin.v1.Topic
-	18, // 81: orbit.admin.v1.Admin.UpdateTopic:output_type -> orbit.admin.v1.Topic
-	22, // 82: orbit.admin.v1.Admin.DeleteTopic:output_type -> orbit.admin.v1.DeleteTopicResponse
-	18, // 83: orbit.admin.v1.Admin.GetTopic:output_type -> orbit.admin.v1.Topic
-	25, // 84: orbit.admin.v1.Admin.ListTopics:output_type -> orbit.admin.v1.ListTopicsResponse
-	26, // 85: orbit.admin.v1.Admin.CreateGroup:output_type -> orbit.admin.v1.Group
-	26, // 86: orbit.admin.v1.Admin.UpdateGroup:output_type -> orbit.admin.v1.Group
-	30, // 87: orbit.admin.v1.Admin.DeleteGroup:output_type -> orbit.admin.v1.DeleteGroupResponse
-	26, // 88: orbit.admin.v1.Admin.GetGroup:output_type -> orbit.admin.v1.Group
-	33, // 89: orbit.admin.v1.Admin.ListGroups:output_type -> orbit.admin.v1.ListGroupsResponse
-	36, // 90: orbit.admin.v1.Admin.GetGroupOffsets:output_type -> orbit.admin.v1.GetGroupOffsetsResponse
-	38, // 91: orbit.admin.v1.Admin.ResetGroupOffset:output_type -> orbit.admin.v1.ResetGroupOffsetResponse
-	41, // 92: orbit.admin.v1.Admin.GetNodeStats:output_type -> orbit.admin.v1.NodeStats
-	45, // 93: orbit.admin.v1.Admin.QueryMessages:output_type -> orbit.admin.v1.QueryMessagesResponse
-	43, // 94: orbit.admin.v1.Admin.GetMessage:output_type -> orbit.admin.v1.Message
-	48, // 95: orbit.admin.v1.Admin.GetTrace:output_type -> orbit.admin.v1.Trace
-	12, // 96: orbit.admin.v1.Admin.PutAccessKey:output_type -> orbit.admin.v1.AccessKey
-	15, // 97: orbit.admin.v1.Admin.DeleteAccessKey:output_type -> orbit.admin.v1.DeleteAccessKeyResponse
-	17, // 98: orbit.admin.v1.Admin.ListAccessKeys:output_type -> orbit.admin.v1.ListAccessKeysResponse
-	80, // [80:99] is the sub-list for method output_type
-	61, // [61:80] is the sub-list for method input_type
-	61, // [61:61] is the sub-list for extension type_name
-	61, // [61:61] is the sub-list for extension extendee
-	0,  // [0:61] is the sub-list for field type_name
+	66, // 15: orbit.admin.v1.QueueOffset.oldest_unconsumed_time:type_name -> google.protobuf.Timestamp
+	34, // 16: orbit.admin.v1.GetGroupOffsetsResponse.offsets:type_name -> orbit.admin.v1.QueueOffset
+	4,  // 17: orbit.admin.v1.ResetGroupOffsetRequest.position:type_name -> orbit.admin.v1.ResetPosition
+	66, // 18: orbit.admin.v1.ResetGroupOffsetRequest.timestamp:type_name -> google.protobuf.Timestamp
+	34, // 19: orbit.admin.v1.ResetGroupOffsetResponse.offsets:type_name -> orbit.admin.v1.QueueOffset
+	39, // 20: orbit.admin.v1.ResetGroupOffsetResponse.changes:type_name -> orbit.admin.v1.QueueReset
+	43, // 21: orbit.admin.v1.ResendDeadLettersResponse.results:type_name -> orbit.admin.v1.ResendResult
+	41, // 22: orbit.admin.v1.TopicStats.queues:type_name -> orbit.admin.v1.QueueRange
+	66, // 23: orbit.admin.v1.NodeStats.start_time:type_name -> google.protobuf.Timestamp
+	67, // 24: orbit.admin.v1.NodeStats.uptime:type_name -> google.protobuf.Duration
+	47, // 25: orbit.admin.v1.NodeStats.store:type_name -> orbit.admin.v1.StoreStats
+	7,  // 26: orbit.admin.v1.GroupDelivery.state:type_name -> orbit.admin.v1.DeliveryState
+	66, // 27: orbit.admin.v1.GroupDelivery.invisible_until:type_name -> google.protobuf.Timestamp
+	5,  // 28: orbit.admin.v1.Message.type:type_name -> orbit.admin.v1.MessageType
+	6,  // 29: orbit.admin.v1.Message.state:type_name -> orbit.admin.v1.MessageState
+	65, // 30: orbit.admin.v1.Message.properties:type_name -> orbit.admin.v1.Message.PropertiesEntry
+	66, // 31: orbit.admin.v1.Message.born_time:type_name -> google.protobuf.Timestamp
+	66, // 32: orbit.admin.v1.Message.store_time:type_name -> google.protobuf.Timestamp
+	66, // 33: orbit.admin.v1.Message.delivery_time:type_name -> google.protobuf.Timestamp
+	49, // 34: orbit.admin.v1.Message.deliveries:type_name -> orbit.admin.v1.GroupDelivery
+	66, // 35: orbit.admin.v1.QueryMessagesRequest.start_time:type_name -> google.protobuf.Timestamp
+	66, // 36: orbit.admin.v1.QueryMessagesRequest.end_time:type_name -> google.protobuf.Timestamp
+	50, // 37: orbit.admin.v1.QueryMessagesResponse.messages:type_name -> orbit.admin.v1.Message
+	50, // 38: orbit.admin.v1.Trace.message:type_name -> orbit.admin.v1.Message
+	56, // 39: orbit.admin.v1.Trace.producer:type_name -> orbit.admin.v1.ProducerInfo
+	58, // 40: orbit.admin.v1.Trace.broker:type_name -> orbit.admin.v1.BrokerInfo
+	60, // 41: orbit.admin.v1.Trace.consumers:type_name -> orbit.admin.v1.ConsumerInfo
+	64, // 42: orbit.admin.v1.Trace.events:type_name -> orbit.admin.v1.TraceEvent
+	57, // 43: orbit.admin.v1.ProducerInfo.records:type_name -> orbit.admin.v1.ProduceRecord
+	66, // 44: orbit.admin.v1.ProduceRecord.produce_time:type_name -> google.protobuf.Timestamp
+	66, // 45: orbit.admin.v1.ProduceRecord.arrive_time:type_name -> google.protobuf.Timestamp
+	67, // 46: orbit.admin.v1.ProduceRecord.cost:type_name -> google.protobuf.Duration
+	8,  // 47: orbit.admin.v1.BrokerInfo.delay_status:type_name -> orbit.admin.v1.DelayStatus
+	66, // 48: orbit.admin.v1.BrokerInfo.preset_delay_time:type_name -> google.protobuf.Timestamp
+	9,  // 49: orbit.admin.v1.BrokerInfo.transaction_status:type_name -> orbit.admin.v1.TransactionStatus
+	59, // 50: orbit.admin.v1.BrokerInfo.operations:type_name -> orbit.admin.v1.BrokerOperation
+	66, // 51: orbit.admin.v1.BrokerOperation.time:type_name -> google.protobuf.Timestamp
+	10, // 52: orbit.admin.v1.ConsumerInfo.status:type_name -> orbit.admin.v1.ConsumeStatus
+	61, // 53: orbit.admin.v1.ConsumerInfo.dead_letter:type_name -> orbit.admin.v1.DeadLetterInfo
+	62, // 54: orbit.admin.v1.ConsumerInfo.records:type_name -> orbit.admin.v1.ConsumeRecord
+	66, // 55: orbit.admin.v1.DeadLetterInfo.time:type_name -> google.protobuf.Timestamp
+	66, // 56: orbit.admin.v1.ConsumeRecord.deliver_time:type_name -> google.protobuf.Timestamp
+	66, // 57: orbit.admin.v1.ConsumeRecord.invisible_until:type_name -> google.protobuf.Timestamp
+	63, // 58: orbit.admin.v1.ConsumeRecord.operations:type_name -> orbit.admin.v1.ConsumeOperation
+	66, // 59: orbit.admin.v1.ConsumeOperation.time:type_name -> google.protobuf.Timestamp
+	66, // 60: orbit.admin.v1.ConsumeOperation.invisible_until:type_name -> google.protobuf.Timestamp
+	66, // 61: orbit.admin.v1.TraceEvent.time:type_name -> google.protobuf.Timestamp
+	66, // 62: orbit.admin.v1.TraceEvent.invisible_until:type_name -> google.protobuf.Timestamp
+	66, // 63: orbit.admin.v1.TraceEvent.deliver_at:type_name -> google.protobuf.Timestamp
+	67, // 64: orbit.admin.v1.TraceEvent.cost:type_name -> google.protobuf.Duration
+	19, // 65: orbit.admin.v1.Admin.CreateTopic:input_type -> orbit.admin.v1.CreateTopicRequest
+	20, // 66: orbit.admin.v1.Admin.UpdateTopic:input_type -> orbit.admin.v1.UpdateTopicRequest
+	21, // 67: orbit.admin.v1.Admin.DeleteTopic:input_type -> orbit.admin.v1.DeleteTopicRequest
+	23, // 68: orbit.admin.v1.Admin.GetTopic:input_type -> orbit.admin.v1.GetTopicRequest
+	24, // 69: orbit.admin.v1.Admin.ListTopics:input_type -> orbit.admin.v1.ListTopicsRequest
+	27, // 70: orbit.admin.v1.Admin.CreateGroup:input_type -> orbit.admin.v1.CreateGroupRequest
+	28, // 71: orbit.admin.v1.Admin.UpdateGroup:input_type -> orbit.admin.v1.UpdateGroupRequest
+	29, // 72: orbit.admin.v1.Admin.DeleteGroup:input_type -> orbit.admin.v1.DeleteGroupRequest
+	31, // 73: orbit.admin.v1.Admin.GetGroup:input_type -> orbit.admin.v1.GetGroupRequest
+	32, // 74: orbit.admin.v1.Admin.ListGroups:input_type -> orbit.admin.v1.ListGroupsRequest
+	35, // 75: orbit.admin.v1.Admin.GetGroupOffsets:input_type -> orbit.admin.v1.GetGroupOffsetsRequest
+	37, // 76: orbit.admin.v1.Admin.ResetGroupOffset:input_type -> orbit.admin.v1.ResetGroupOffsetRequest
+	40, // 77: orbit.admin.v1.Admin.GetTopicStats:input_type -> orbit.admin.v1.GetTopicStatsRequest
+	42, // 78: orbit.admin.v1.Admin.ResendDeadLetters:input_type -> orbit.admin.v1.ResendDeadLettersRequest
+	46, // 79: orbit.admin.v1.Admin.GetNodeStats:input_type -> orbit.admin.v1.GetNodeStatsRequest
+	51, // 80: orbit.admin.v1.Admin.QueryMessages:input_type -> orbit.admin.v1.QueryMessagesRequest
+	53, // 81: orbit.admin.v1.Admin.GetMessage:input_type -> orbit.admin.v1.GetMessageRequest
+	54, // 82: orbit.admin.v1.Admin.GetTrace:input_type -> orbit.admin.v1.GetTraceRequest
+	13, // 83: orbit.admin.v1.Admin.PutAccessKey:input_type -> orbit.admin.v1.PutAccessKeyRequest
+	14, // 84: orbit.admin.v1.Admin.DeleteAccessKey:input_type -> orbit.admin.v1.DeleteAccessKeyRequest
+	16, // 85: orbit.admin.v1.Admin.ListAccessKeys:input_type -> orbit.admin.v1.ListAccessKeysRequest
+	18, // 86: orbit.admin.v1.Admin.CreateTopic:output_type -> orbit.admin.v1.Topic
+	18, // 87: orbit.admin.v1.Admin.UpdateTopic:output_type -> orbit.admin.v1.Topic
+	22, // 88: orbit.admin.v1.Admin.DeleteTopic:output_type -> orbit.admin.v1.DeleteTopicResponse
+	18, // 89: orbit.admin.v1.Admin.GetTopic:output_type -> orbit.admin.v1.Topic
+	25, // 90: orbit.admin.v1.Admin.ListTopics:output_type -> orbit.admin.v1.ListTopicsResponse
+	26, // 91: orbit.admin.v1.Admin.CreateGroup:output_type -> orbit.admin.v1.Group
+	26, // 92: orbit.admin.v1.Admin.UpdateGroup:output_type -> orbit.admin.v1.Group
+	30, // 93: orbit.admin.v1.Admin.DeleteGroup:output_type -> orbit.admin.v1.DeleteGroupResponse
+	26, // 94: orbit.admin.v1.Admin.GetGroup:output_type -> orbit.admin.v1.Group
+	33, // 95: orbit.admin.v1.Admin.ListGroups:output_type -> orbit.admin.v1.ListGroupsResponse
+	36, // 96: orbit.admin.v1.Admin.GetGroupOffsets:output_type -> orbit.admin.v1.GetGroupOffsetsResponse
+	38, // 97: orbit.admin.v1.Admin.ResetGroupOffset:output_type -> orbit.admin.v1.ResetGroupOffsetResponse
+	45, // 98: orbit.admin.v1.Admin.GetTopicStats:output_type -> orbit.admin.v1.TopicStats
+	44, // 99: orbit.admin.v1.Admin.ResendDeadLetters:output_type -> orbit.admin.v1.ResendDeadLettersResponse
+	48, // 100: orbit.admin.v1.Admin.GetNodeStats:output_type -> orbit.admin.v1.NodeStats
+	52, // 101: orbit.admin.v1.Admin.QueryMessages:output_type -> orbit.admin.v1.QueryMessagesResponse
+	50, // 102: orbit.admin.v1.Admin.GetMessage:output_type -> orbit.admin.v1.Message
+	55, // 103: orbit.admin.v1.Admin.GetTrace:output_type -> orbit.admin.v1.Trace
+	12, // 104: orbit.admin.v1.Admin.PutAccessKey:output_type -> orbit.admin.v1.AccessKey
+	15, // 105: orbit.admin.v1.Admin.DeleteAccessKey:output_type -> orbit.admin.v1.DeleteAccessKeyResponse
+	17, // 106: orbit.admin.v1.Admin.ListAccessKeys:output_type -> orbit.admin.v1.ListAccessKeysResponse
+	86, // [86:107] is the sub-list for method output_type
+	65, // [65:86] is the sub-list for method input_type
+	65, // [65:65] is the sub-list for extension type_name
+	65, // [65:65] is the sub-list for extension extendee
+	0,  // [0:65] is the sub-list for field type_name
 }
 
 func init() { file_admin_proto_init() }
@@ -4450,7 +4919,7 @@ func file_admin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_admin_proto_rawDesc), len(file_admin_proto_rawDesc)),
 			NumEnums:      11,
-			NumMessages:   48,
+			NumMessages:   55,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

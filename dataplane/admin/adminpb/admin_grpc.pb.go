@@ -33,25 +33,27 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	Admin_CreateTopic_FullMethodName      = "/orbit.admin.v1.Admin/CreateTopic"
-	Admin_UpdateTopic_FullMethodName      = "/orbit.admin.v1.Admin/UpdateTopic"
-	Admin_DeleteTopic_FullMethodName      = "/orbit.admin.v1.Admin/DeleteTopic"
-	Admin_GetTopic_FullMethodName         = "/orbit.admin.v1.Admin/GetTopic"
-	Admin_ListTopics_FullMethodName       = "/orbit.admin.v1.Admin/ListTopics"
-	Admin_CreateGroup_FullMethodName      = "/orbit.admin.v1.Admin/CreateGroup"
-	Admin_UpdateGroup_FullMethodName      = "/orbit.admin.v1.Admin/UpdateGroup"
-	Admin_DeleteGroup_FullMethodName      = "/orbit.admin.v1.Admin/DeleteGroup"
-	Admin_GetGroup_FullMethodName         = "/orbit.admin.v1.Admin/GetGroup"
-	Admin_ListGroups_FullMethodName       = "/orbit.admin.v1.Admin/ListGroups"
-	Admin_GetGroupOffsets_FullMethodName  = "/orbit.admin.v1.Admin/GetGroupOffsets"
-	Admin_ResetGroupOffset_FullMethodName = "/orbit.admin.v1.Admin/ResetGroupOffset"
-	Admin_GetNodeStats_FullMethodName     = "/orbit.admin.v1.Admin/GetNodeStats"
-	Admin_QueryMessages_FullMethodName    = "/orbit.admin.v1.Admin/QueryMessages"
-	Admin_GetMessage_FullMethodName       = "/orbit.admin.v1.Admin/GetMessage"
-	Admin_GetTrace_FullMethodName         = "/orbit.admin.v1.Admin/GetTrace"
-	Admin_PutAccessKey_FullMethodName     = "/orbit.admin.v1.Admin/PutAccessKey"
-	Admin_DeleteAccessKey_FullMethodName  = "/orbit.admin.v1.Admin/DeleteAccessKey"
-	Admin_ListAccessKeys_FullMethodName   = "/orbit.admin.v1.Admin/ListAccessKeys"
+	Admin_CreateTopic_FullMethodName       = "/orbit.admin.v1.Admin/CreateTopic"
+	Admin_UpdateTopic_FullMethodName       = "/orbit.admin.v1.Admin/UpdateTopic"
+	Admin_DeleteTopic_FullMethodName       = "/orbit.admin.v1.Admin/DeleteTopic"
+	Admin_GetTopic_FullMethodName          = "/orbit.admin.v1.Admin/GetTopic"
+	Admin_ListTopics_FullMethodName        = "/orbit.admin.v1.Admin/ListTopics"
+	Admin_CreateGroup_FullMethodName       = "/orbit.admin.v1.Admin/CreateGroup"
+	Admin_UpdateGroup_FullMethodName       = "/orbit.admin.v1.Admin/UpdateGroup"
+	Admin_DeleteGroup_FullMethodName       = "/orbit.admin.v1.Admin/DeleteGroup"
+	Admin_GetGroup_FullMethodName          = "/orbit.admin.v1.Admin/GetGroup"
+	Admin_ListGroups_FullMethodName        = "/orbit.admin.v1.Admin/ListGroups"
+	Admin_GetGroupOffsets_FullMethodName   = "/orbit.admin.v1.Admin/GetGroupOffsets"
+	Admin_ResetGroupOffset_FullMethodName  = "/orbit.admin.v1.Admin/ResetGroupOffset"
+	Admin_GetTopicStats_FullMethodName     = "/orbit.admin.v1.Admin/GetTopicStats"
+	Admin_ResendDeadLetters_FullMethodName = "/orbit.admin.v1.Admin/ResendDeadLetters"
+	Admin_GetNodeStats_FullMethodName      = "/orbit.admin.v1.Admin/GetNodeStats"
+	Admin_QueryMessages_FullMethodName     = "/orbit.admin.v1.Admin/QueryMessages"
+	Admin_GetMessage_FullMethodName        = "/orbit.admin.v1.Admin/GetMessage"
+	Admin_GetTrace_FullMethodName          = "/orbit.admin.v1.Admin/GetTrace"
+	Admin_PutAccessKey_FullMethodName      = "/orbit.admin.v1.Admin/PutAccessKey"
+	Admin_DeleteAccessKey_FullMethodName   = "/orbit.admin.v1.Admin/DeleteAccessKey"
+	Admin_ListAccessKeys_FullMethodName    = "/orbit.admin.v1.Admin/ListAccessKeys"
 )
 
 // AdminClient is the client API for Admin service.
@@ -76,6 +78,11 @@ type AdminClient interface {
 	// Moves a group's consumer offset on every queue of a topic and drops its
 	// in-flight deliveries there.
 	ResetGroupOffset(ctx context.Context, in *ResetGroupOffsetRequest, opts ...grpc.CallOption) (*ResetGroupOffsetResponse, error)
+	// A topic's retained offset range per queue.
+	GetTopicStats(ctx context.Context, in *GetTopicStatsRequest, opts ...grpc.CallOption) (*TopicStats, error)
+	// Sends fresh copies of messages a group dead-lettered (in %DLQ%<group>)
+	// to their original topics; the dead-letter copies stay.
+	ResendDeadLetters(ctx context.Context, in *ResendDeadLettersRequest, opts ...grpc.CallOption) (*ResendDeadLettersResponse, error)
 	// The node's version, uptime, store sizes and object counts.
 	GetNodeStats(ctx context.Context, in *GetNodeStatsRequest, opts ...grpc.CallOption) (*NodeStats, error)
 	// Messages of a topic by message id, by key or by store time, with each
@@ -225,6 +232,26 @@ func (c *adminClient) ResetGroupOffset(ctx context.Context, in *ResetGroupOffset
 	return out, nil
 }
 
+func (c *adminClient) GetTopicStats(ctx context.Context, in *GetTopicStatsRequest, opts ...grpc.CallOption) (*TopicStats, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(TopicStats)
+	err := c.cc.Invoke(ctx, Admin_GetTopicStats_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *adminClient) ResendDeadLetters(ctx context.Context, in *ResendDeadLettersRequest, opts ...grpc.CallOption) (*ResendDeadLettersResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ResendDeadLettersResponse)
+	err := c.cc.Invoke(ctx, Admin_ResendDeadLetters_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *adminClient) GetNodeStats(ctx context.Context, in *GetNodeStatsRequest, opts ...grpc.CallOption) (*NodeStats, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(NodeStats)
@@ -317,6 +344,11 @@ type AdminServer interface {
 	// Moves a group's consumer offset on every queue of a topic and drops its
 	// in-flight deliveries there.
 	ResetGroupOffset(context.Context, *ResetGroupOffsetRequest) (*ResetGroupOffsetResponse, error)
+	// A topic's retained offset range per queue.
+	GetTopicStats(context.Context, *GetTopicStatsRequest) (*TopicStats, error)
+	// Sends fresh copies of messages a group dead-lettered (in %DLQ%<group>)
+	// to their original topics; the dead-letter copies stay.
+	ResendDeadLetters(context.Context, *ResendDeadLettersRequest) (*ResendDeadLettersResponse, error)
 	// The node's version, uptime, store sizes and object counts.
 	GetNodeStats(context.Context, *GetNodeStatsRequest) (*NodeStats, error)
 	// Messages of a topic by message id, by key or by store time, with each
@@ -381,6 +413,12 @@ func (UnimplementedAdminServer) GetGroupOffsets(context.Context, *GetGroupOffset
 }
 func (UnimplementedAdminServer) ResetGroupOffset(context.Context, *ResetGroupOffsetRequest) (*ResetGroupOffsetResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method ResetGroupOffset not implemented")
+}
+func (UnimplementedAdminServer) GetTopicStats(context.Context, *GetTopicStatsRequest) (*TopicStats, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method GetTopicStats not implemented")
+}
+func (UnimplementedAdminServer) ResendDeadLetters(context.Context, *ResendDeadLettersRequest) (*ResendDeadLettersResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method ResendDeadLetters not implemented")
 }
 func (UnimplementedAdminServer) GetNodeStats(context.Context, *GetNodeStatsRequest) (*NodeStats, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method GetNodeStats not implemented")
@@ -640,6 +678,42 @@ func _Admin_ResetGroupOffset_Handler(srv interface{}, ctx context.Context, dec f
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Admin_GetTopicStats_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetTopicStatsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServer).GetTopicStats(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Admin_GetTopicStats_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServer).GetTopicStats(ctx, req.(*GetTopicStatsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Admin_ResendDeadLetters_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ResendDeadLettersRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServer).ResendDeadLetters(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Admin_ResendDeadLetters_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServer).ResendDeadLetters(ctx, req.(*ResendDeadLettersRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _Admin_GetNodeStats_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(GetNodeStatsRequest)
 	if err := dec(in); err != nil {
@@ -820,6 +894,14 @@ var Admin_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ResetGroupOffset",
 			Handler:    _Admin_ResetGroupOffset_Handler,
+		},
+		{
+			MethodName: "GetTopicStats",
+			Handler:    _Admin_GetTopicStats_Handler,
+		},
+		{
+			MethodName: "ResendDeadLetters",
+			Handler:    _Admin_ResendDeadLetters_Handler,
 		},
 		{
 			MethodName: "GetNodeStats",

@@ -153,6 +153,58 @@ export interface paths {
         patch: operations["updateInstance"];
         trace?: never;
     };
+    "/api/v1/instances/{instanceId}/accessKeys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List access keys
+         * @description Access keys of the instance, by access key. Secret keys are never listed.
+         */
+        get: operations["listAccessKeys"];
+        put?: never;
+        /**
+         * Create an access key
+         * @description Generates an access key and secret key for the instance's RocketMQ endpoint and puts them on its node, which must be RUNNING. The secret key is in this response only. If the node cannot take the key, nothing is kept and the call fails with 503. A retry with the same Idempotency-Key returns the key without its secret. Needs developer.
+         */
+        post: operations["createAccessKey"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/instances/{instanceId}/accessKeys/{accessKey}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get an access key
+         * @description The key without its secret.
+         */
+        get: operations["getAccessKey"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete an access key
+         * @description Removes the key from the node, where it stops working at once, then its record. The instance must be RUNNING.
+         */
+        delete: operations["deleteAccessKey"];
+        options?: never;
+        head?: never;
+        /**
+         * Update an access key
+         * @description Enables or disables the key or changes its permissions, source addresses or remark. The change is put on the node first, which must be RUNNING; if it cannot take it nothing changes (503).
+         */
+        patch: operations["updateAccessKey"];
+        trace?: never;
+    };
     "/api/v1/instances/{instanceId}/consumerGroups": {
         parameters: {
             query?: never;
@@ -200,6 +252,66 @@ export interface paths {
          * @description Changes a group's delivery order, retry policy, receive limit or remark. Delivery order and retry count are applied to the node, which must be RUNNING.
          */
         patch: operations["updateConsumerGroup"];
+        trace?: never;
+    };
+    "/api/v1/instances/{instanceId}/consumerGroups/{groupId}/consumeOffsets/{topicName}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Reset a consumer group's offsets on a topic
+         * @description Moves the group's consumer offset on every queue of the topic and drops its in-flight deliveries there, on the node (the instance must be RUNNING). With dryRun=true, answers the same shape and changes nothing. Needs developer unless dryRun.
+         */
+        patch: operations["resetConsumeOffset"];
+        trace?: never;
+    };
+    "/api/v1/instances/{instanceId}/consumerGroups/{groupId}/deadLetters": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List a consumer group's dead letters
+         * @description Messages the group gave up on (its %DLQ%<groupId> topic), read from the node (the instance must be RUNNING), with bodies cut to a preview.
+         */
+        get: operations["listDeadLetters"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/instances/{instanceId}/consumerGroups/{groupId}/deadLetters/resend": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Resend dead letters
+         * @description Sends a fresh copy of each named dead letter (same id, body, tag, keys and properties) to its original topic; the dead-letter copies stay. Answers one result per id. Needs developer; the instance must be RUNNING.
+         */
+        post: operations["resendDeadLetters"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/v1/instances/{instanceId}/consumerGroups/{groupId}/lag": {
@@ -293,7 +405,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get a topic */
+        /**
+         * Get a topic
+         * @description The topic's definition and, when the instance is RUNNING, its retained offsets per queue and message count read from the node.
+         */
         get: operations["getTopic"];
         put?: never;
         post?: never;
@@ -448,6 +563,35 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        AccessKey: {
+            accessKey: string;
+            /** Format: date-time */
+            createdAt: string;
+            enabled: boolean;
+            instanceId: string;
+            permissions: components["schemas"]["AccessKeyPermission"][];
+            remark: string;
+            /** @description IP addresses or CIDR prefixes the key may be used from; empty: any. */
+            sourceIps: string[];
+            /** Format: date-time */
+            updatedAt: string;
+        };
+        AccessKeyList: {
+            items: components["schemas"]["AccessKey"][];
+            nextPageToken?: string;
+        };
+        AccessKeyPermission: {
+            actions: ("PUB" | "SUB")[];
+            /**
+             * @description DENY beats ALLOW; with no matching ALLOW the action is refused.
+             * @enum {string}
+             */
+            decision: "ALLOW" | "DENY";
+            /** @description An exact name, "prefix*" for every name starting with prefix, or "*" for all. */
+            resourceName: string;
+            /** @enum {string} */
+            resourceType: "TOPIC" | "GROUP";
+        };
         Account: {
             /** Format: date-time */
             createdAt: string;
@@ -475,6 +619,24 @@ export interface components {
         AuditEventList: {
             items: components["schemas"]["AuditEvent"][];
             nextPageToken?: string;
+        };
+        ConsumeOffsetReset: {
+            /** @description True: nothing was changed. */
+            dryRun: boolean;
+            groupId: string;
+            /** @description Sorted by queue. */
+            items: components["schemas"]["QueueReset"][];
+            /**
+             * Format: int64
+             * @description Messages delivered again: the sum of currentOffset - newOffset where the offset moves back.
+             */
+            redeliveredCount: number;
+            /**
+             * Format: int64
+             * @description Messages skipped: the sum of newOffset - currentOffset where the offset moves forward.
+             */
+            skippedCount: number;
+            topicName: string;
         };
         ConsumeRetryPolicy: {
             /**
@@ -521,6 +683,12 @@ export interface components {
         ConsumerGroupList: {
             items: components["schemas"]["ConsumerGroup"][];
             nextPageToken?: string;
+        };
+        CreateAccessKeyRequest: {
+            permissions: components["schemas"]["AccessKeyPermission"][];
+            remark?: string;
+            /** @description IP addresses or CIDR prefixes; empty: any address. */
+            sourceIps?: string[];
         };
         CreateConsumerGroupRequest: {
             consumeRetryPolicy?: components["schemas"]["ConsumeRetryPolicyInput"];
@@ -586,10 +754,56 @@ export interface components {
             /** @enum {string} */
             role: "owner" | "admin" | "developer" | "viewer";
         };
+        CreatedAccessKey: {
+            accessKey: string;
+            /** Format: date-time */
+            createdAt: string;
+            enabled: boolean;
+            instanceId: string;
+            permissions: components["schemas"]["AccessKeyPermission"][];
+            remark: string;
+            /** @description Shown in this response only; store it now. Absent when the response is a replay of an idempotent create. */
+            secretKey?: string;
+            /** @description IP addresses or CIDR prefixes the key may be used from; empty: any. */
+            sourceIps: string[];
+            /** Format: date-time */
+            updatedAt: string;
+        };
         CreatedToken: {
             /** @description The token itself. It is shown only in this response; store it now. */
             secret: string;
             token: components["schemas"]["Token"];
+        };
+        DeadLetter: {
+            /**
+             * Format: int32
+             * @description Deliveries the message had before it was dead-lettered.
+             */
+            attempts: number;
+            /** @description The body's first 1 KiB as text (invalid UTF-8 replaced). */
+            bodyPreview: string;
+            /** Format: int64 */
+            bodySize: number;
+            bodyTruncated: boolean;
+            /** Format: date-time */
+            bornTime?: string;
+            keys?: string[];
+            messageId: string;
+            originMessageId: string;
+            /** @description The topic the message was sent to. */
+            originTopic: string;
+            /**
+             * Format: date-time
+             * @description When it was dead-lettered.
+             */
+            storeTime?: string;
+            tag?: string;
+        };
+        DeadLetterList: {
+            /** @description Queue by queue, oldest first. */
+            items: components["schemas"]["DeadLetter"][];
+            /** @description Empty on the last page; a page may be short and still have one. */
+            nextPageToken?: string;
         };
         FieldError: {
             field: string;
@@ -677,9 +891,57 @@ export interface components {
              * @description Oldest retained offset.
              */
             minOffset: number;
+            /**
+             * Format: int64
+             * @description Seconds since the oldest unconsumed message (the one at consumerOffset) was stored; 0 when lag is 0.
+             */
+            oldestUnconsumedAge: number;
             /** Format: int32 */
             queueId: number;
             topicName: string;
+        };
+        QueueReset: {
+            /**
+             * Format: int64
+             * @description The consumer offset before the reset.
+             */
+            currentOffset: number;
+            /**
+             * Format: int64
+             * @description The consumer offset after it.
+             */
+            newOffset: number;
+            /** Format: int32 */
+            queueId: number;
+        };
+        ResendDeadLettersRequest: {
+            /** @description Message ids from the deadLetters list. */
+            messageIds: string[];
+        };
+        ResendDeadLettersResponse: {
+            /** @description One per requested id, in request order. */
+            items: components["schemas"]["ResendResult"][];
+        };
+        ResendResult: {
+            detail?: string;
+            /** @description Why it was not resent, e.g. NOT_FOUND. */
+            error?: string;
+            messageId: string;
+            resent: boolean;
+            /** @description The original topic the fresh copy went to. */
+            topicName?: string;
+        };
+        ResetConsumeOffsetRequest: {
+            /**
+             * Format: date-time
+             * @description Required with TIMESTAMP.
+             */
+            resetTime?: string;
+            /**
+             * @description EARLIEST: the oldest retained message; LATEST: past the newest; TIMESTAMP: the first message stored at or after resetTime.
+             * @enum {string}
+             */
+            resetType: "EARLIEST" | "LATEST" | "TIMESTAMP";
         };
         Session: {
             /** @description Short-lived JWT; send as 'Authorization: Bearer <token>'. */
@@ -768,10 +1030,17 @@ export interface components {
              * @description Send limit in messages per second; 0: the instance's limit only.
              */
             maxSendTps: number;
+            /**
+             * Format: int64
+             * @description Retained messages: the sum of maxOffset - minOffset over the queues; with queues only.
+             */
+            messageCount?: number;
             /** @enum {string} */
             messageType: "NORMAL" | "FIFO" | "DELAY" | "TRANSACTION";
             /** Format: int64 */
             queueCount: number;
+            /** @description Per queue, the retained offsets; only in the GET of one topic of a RUNNING instance. */
+            queues?: components["schemas"]["TopicQueue"][];
             remark: string;
             topicName: string;
             /** Format: date-time */
@@ -780,6 +1049,28 @@ export interface components {
         TopicList: {
             items: components["schemas"]["Topic"][];
             nextPageToken?: string;
+        };
+        TopicQueue: {
+            /**
+             * Format: int64
+             * @description Next offset to be written.
+             */
+            maxOffset: number;
+            /**
+             * Format: int64
+             * @description Oldest retained offset.
+             */
+            minOffset: number;
+            /** Format: int32 */
+            queueId: number;
+        };
+        UpdateAccessKeyRequest: {
+            enabled?: boolean;
+            /** @description Replaces all permissions. */
+            permissions?: components["schemas"]["AccessKeyPermission"][];
+            remark?: string;
+            /** @description Replaces the list; [] allows any address. */
+            sourceIps?: string[];
         };
         UpdateConsumerGroupRequest: {
             consumeRetryPolicy?: components["schemas"]["ConsumeRetryPolicyInput"];
@@ -1175,6 +1466,179 @@ export interface operations {
             };
         };
     };
+    listAccessKeys: {
+        parameters: {
+            query?: {
+                /** @description Items per page. */
+                pageSize?: number;
+                /** @description The nextPageToken of the previous page. */
+                pageToken?: string;
+            };
+            header?: never;
+            path: {
+                instanceId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccessKeyList"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    createAccessKey: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A unique key per create; a retry with the same key and body returns the first result instead of creating twice. */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                instanceId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateAccessKeyRequest"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    "Idempotent-Replayed"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CreatedAccessKey"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getAccessKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                instanceId: string;
+                accessKey: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccessKey"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    deleteAccessKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                instanceId: string;
+                accessKey: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No Content */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    updateAccessKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                instanceId: string;
+                accessKey: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateAccessKeyRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccessKey"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     listConsumerGroups: {
         parameters: {
             query?: {
@@ -1336,6 +1800,119 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ConsumerGroup"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    resetConsumeOffset: {
+        parameters: {
+            query?: {
+                /** @description Compute the new offsets and counts without changing anything (needs read access only). */
+                dryRun?: boolean;
+            };
+            header?: never;
+            path: {
+                instanceId: string;
+                groupId: string;
+                topicName: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ResetConsumeOffsetRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConsumeOffsetReset"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listDeadLetters: {
+        parameters: {
+            query?: {
+                /** @description Items per page. */
+                pageSize?: number;
+                /** @description The nextPageToken of the previous page. */
+                pageToken?: string;
+            };
+            header?: never;
+            path: {
+                instanceId: string;
+                groupId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeadLetterList"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    resendDeadLetters: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                instanceId: string;
+                groupId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ResendDeadLettersRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ResendDeadLettersResponse"];
                 };
             };
             /** @description Error */
