@@ -309,3 +309,146 @@ func TestInstancesEndToEnd(t *testing.T) {
 	require.False(t, pidAlive(pid))
 	require.NoDirExists(t, filepath.Join(instancesDir, id))
 }
+
+// runBenchArgs runs `orbit bench` out of process with args and returns its
+// report (when it printed one), its stderr and its error.
+func runBenchArgs(t *testing.T, args ...string) (benchReport, string, error) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], append([]string{"bench", "--producers", "1", "--size", "64", "--output", "json"}, args...)...)
+	cmd.Env = append(os.Environ(), runAsOrbitEnv+"=1", "GORACE=exitcode=0 log_path="+t.TempDir()+"/race",
+		"rocketmq.client.logRoot="+t.TempDir(), "rocketmq.client.logLevel=error")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	var rep benchReport
+	if err == nil {
+		require.NoError(t, json.Unmarshal(out, &rep), "output: %s", out)
+	}
+	return rep, stderr.String(), err
+}
+
+// TestInstanceResourcesThroughREST creates a topic, a consumer group and an
+// access key over REST only (no admin-service shortcut) and uses them with
+// the official client: send and receive, lag over REST, a dry-run offset
+// reset, a FIFO topic refusing a normal message, and a deleted topic
+// refusing sends.
+func TestInstanceResourcesThroughREST(t *testing.T) {
+	dataDir := t.TempDir()
+	instancesDir := filepath.Join(dataDir, "instances")
+	dbURL := dbtest.PostgresURL(t)
+	logPath := filepath.Join(t.TempDir(), "serve.log")
+	t.Cleanup(func() {
+		if t.Failed() {
+			raw, _ := os.ReadFile(logPath)
+			t.Logf("orbit serve log:\n%s", raw)
+		}
+		des, _ := os.ReadDir(instancesDir)
+		for _, de := range des {
+			if pid := nodePID(t, instancesDir, de.Name()); pid > 0 {
+				_ = syscall.Kill(pid, syscall.SIGKILL)
+			}
+		}
+	})
+	srv := startServeProcess(t, dataDir, dbURL, logPath)
+	c := &restClient{t: t, url: srv.url}
+	var session struct{ AccessToken string }
+	require.Equal(t, http.StatusCreated, c.do(http.MethodPost, "api/v1/auth/signup", map[string]string{
+		"email": "res@example.com", "password": "correct-horse-battery-9", "name": "Res", "accountName": "Res"}, &session))
+	c.token = session.AccessToken
+	var created instanceView
+	require.Equal(t, 2, c.do(http.MethodPost, "api/v1/instances", map[string]any{
+		"instanceName": "res", "specCode": "rmq.s2.2xlarge", "flushMode": "async", "messageRetentionHours": 24}, &created)/100)
+	id := created.InstanceID
+	base := "api/v1/instances/" + id
+	ep := c.waitStatus(id, "RUNNING").Endpoint
+	require.NotEmpty(t, ep)
+
+	require.Equal(t, http.StatusCreated, c.do(http.MethodPost, base+"/topics", map[string]any{
+		"topicName": "orders", "messageType": "NORMAL", "queueCount": 2}, nil))
+	require.Equal(t, http.StatusCreated, c.do(http.MethodPost, base+"/topics", map[string]any{
+		"topicName": "orders-fifo", "messageType": "FIFO", "queueCount": 2}, nil))
+	require.Equal(t, http.StatusCreated, c.do(http.MethodPost, base+"/consumerGroups", map[string]any{
+		"groupId": "orders-group", "deliveryOrderType": "Concurrently"}, nil))
+	var key struct{ AccessKey, SecretKey string }
+	require.Equal(t, http.StatusCreated, c.do(http.MethodPost, base+"/accessKeys", map[string]any{
+		"permissions": []map[string]any{
+			{"resourceType": "TOPIC", "resourceName": "*", "actions": []string{"PUB", "SUB"}, "decision": "ALLOW"},
+			{"resourceType": "GROUP", "resourceName": "*", "actions": []string{"PUB", "SUB"}, "decision": "ALLOW"},
+		}}, &key))
+	require.NotEmpty(t, key.AccessKey)
+	require.NotEmpty(t, key.SecretKey)
+	auth := []string{"--endpoint", ep, "--access-key", key.AccessKey, "--secret-key", key.SecretKey}
+
+	// (1) 20 messages sent at once to the REST topic with the REST key, and
+	// received by the REST group (which subscribes it, so it has a lag).
+	rep, stderr, err := runBenchArgs(t, append(auth, "--topic", "orders", "--group", "orders-group",
+		"--messages", "20", "--consumers", "1")...)
+	require.NoError(t, err, stderr)
+	require.EqualValues(t, 20, rep.Sent)
+	require.Zero(t, rep.SendErrors)
+	require.EqualValues(t, 20, rep.Received)
+
+	// (2) 10 more, sent only: the group's lag over REST is 10.
+	rep, stderr, err = runBenchArgs(t, append(auth, "--topic", "orders", "--group", "orders-group",
+		"--messages", "10", "--consumers", "0")...)
+	require.NoError(t, err, stderr)
+	require.EqualValues(t, 10, rep.Sent)
+	require.Zero(t, rep.SendErrors)
+	type groupLag struct {
+		TotalLag int64
+		Items    []struct {
+			TopicName                 string
+			MaxOffset, ConsumerOffset int64
+			Lag                       int64
+		}
+	}
+	lag := func() groupLag {
+		var l groupLag
+		require.Equal(t, http.StatusOK, c.do(http.MethodGet, base+"/consumerGroups/orders-group/lag", nil, &l))
+		return l
+	}
+	var l groupLag
+	require.Eventually(t, func() bool { l = lag(); return l.TotalLag == 10 }, 10*time.Second, 50*time.Millisecond,
+		"lag is sent minus acknowledged")
+	var maxSum, consumedSum int64
+	for _, it := range l.Items {
+		require.Equal(t, "orders", it.TopicName)
+		maxSum += it.MaxOffset
+		consumedSum += it.ConsumerOffset
+	}
+	require.EqualValues(t, 30, maxSum)
+	require.EqualValues(t, 20, consumedSum)
+
+	// (3) A dry-run reset to EARLIEST previews the 20 acknowledged messages
+	// as redelivered and changes nothing.
+	var reset struct {
+		DryRun                         bool
+		RedeliveredCount, SkippedCount int64
+		Items                          []struct{ CurrentOffset, NewOffset int64 }
+	}
+	require.Equal(t, http.StatusOK, c.do(http.MethodPatch, base+"/consumerGroups/orders-group/consumeOffsets/orders?dryRun=true",
+		map[string]any{"resetType": "EARLIEST"}, &reset))
+	require.True(t, reset.DryRun)
+	require.EqualValues(t, 20, reset.RedeliveredCount)
+	require.Zero(t, reset.SkippedCount)
+	for _, it := range reset.Items {
+		require.Zero(t, it.NewOffset)
+	}
+	require.EqualValues(t, 10, lag().TotalLag, "a dry run changes no offset")
+
+	// (4) The FIFO topic refuses a normal message: every send fails (bench
+	// counts the errors; it does not print the node's code).
+	rep, stderr, err = runBenchArgs(t, append(auth, "--topic", "orders-fifo", "--type", "normal",
+		"--messages", "1", "--consumers", "0", "--duration", "1s")...)
+	require.NoError(t, err, stderr)
+	require.Zero(t, rep.Sent, "a normal message to a FIFO topic is refused")
+	require.Positive(t, rep.SendErrors)
+
+	// (5) Once deleted over REST, the topic takes no more messages.
+	require.Equal(t, http.StatusNoContent, c.do(http.MethodDelete, base+"/topics/orders", nil, nil))
+	require.Equal(t, http.StatusNotFound, c.do(http.MethodGet, base+"/topics/orders", nil, nil))
+	// The client's producer cannot even start: the node has no route for it.
+	_, stderr, err = runBenchArgs(t, append(auth, "--topic", "orders", "--messages", "1", "--consumers", "0", "--duration", "1s")...)
+	require.Error(t, err, "a deleted topic takes no message")
+	require.Contains(t, stderr, "TOPIC_NOT_FOUND")
+}
