@@ -401,6 +401,61 @@ async function main() {
       await page.getByTestId('instance-name').getByText(instanceName).waitFor();
     });
 
+    const topicName = `e2e-orders-${stamp.slice(-4)}`;
+    const groupId = `e2e-billing-${stamp.slice(-4)}`;
+
+    await step('create a topic in the Topics tab and see it listed', async () => {
+      await page.getByRole('tab', { name: 'Topics' }).click();
+      await page.getByText('No topics yet').waitFor();
+      await page.getByRole('button', { name: 'Create topic' }).click();
+      const dialog = page.getByRole('dialog').filter({ hasText: 'Create topic' });
+      await dialog.getByLabel('Topic name').fill(topicName);
+      assert((await dialog.getByLabel('Queues').inputValue()) === '8', 'queues default to 8');
+      await dialog.getByRole('button', { name: 'Create topic' }).click();
+      const row = page.getByRole('row').filter({ hasText: topicName });
+      await row.waitFor({ timeout: 30_000 });
+      await row.getByText('Normal').waitFor();
+      await shot('topics');
+    });
+
+    await step('create a consumer group in the Consumer groups tab and see it listed with its lag', async () => {
+      await page.getByRole('tab', { name: 'Consumer groups' }).click();
+      await page.getByRole('button', { name: 'Create group' }).click();
+      const dialog = page.getByRole('dialog').filter({ hasText: 'Create consumer group' });
+      await dialog.getByLabel('Group ID').fill(groupId);
+      await dialog.getByRole('button', { name: 'Create group' }).click();
+      const row = page.getByRole('row').filter({ hasText: groupId });
+      await row.waitFor({ timeout: 30_000 });
+      await row.getByText('Concurrently').waitFor();
+      await shot('groups');
+      await row.getByRole('link', { name: groupId }).click();
+      await page.getByTestId('group-id').getByText(groupId).waitFor();
+      await page.getByText('Total lag').waitFor();
+      await shot('group-detail');
+      await page.getByRole('button', { name: 'Consumer groups' }).click();
+      await page.getByRole('row').filter({ hasText: groupId }).waitFor();
+    });
+
+    await step('create an access key; the secret is shown once', async () => {
+      await page.getByRole('tab', { name: 'Access keys' }).click();
+      await page.getByRole('button', { name: 'Create access key' }).click();
+      const form = page.getByRole('dialog').filter({ hasText: 'Create access key' });
+      await form.getByRole('button', { name: 'Create access key' }).click();
+      const shown = page.getByRole('dialog').filter({ hasText: 'Access key created' });
+      const secret = (await shown.getByTestId('access-key-secret').innerText()).trim();
+      const ak = (await shown.getByTestId('access-key-id').innerText()).trim();
+      assert(secret.length >= 16, `a secret key is shown: ${secret.length} characters`);
+      await shot('access-key-created');
+      await shown.getByRole('button', { name: 'I have copied it' }).click();
+      await shown.waitFor({ state: 'hidden' });
+      const row = page.locator('.ant-table-row').filter({ hasText: ak });
+      await row.waitFor();
+      assert((await page.getByText(secret).filter({ visible: true }).count()) === 0, 'the secret is not shown again');
+      // Back to the overview, where the instance's own actions are.
+      await page.getByRole('tab', { name: 'Overview' }).click();
+      await page.getByTestId('snippet-go').waitFor();
+    });
+
     await step('deleting needs the name typed, then the instance goes away', async () => {
       await page.getByRole('button', { name: 'Delete' }).click();
       const dialog = page.getByRole('dialog').filter({ hasText: `Delete “${instanceName}”?` });

@@ -30,3 +30,30 @@ export type InstanceStatus = Instance['status'];
 export type FlushMode = Instance['flushMode'];
 export type CreateInstanceBody = Schemas['CreateInstanceRequest'];
 export type UpdateInstanceBody = Schemas['UpdateInstanceRequest'];
+
+export type Topic = Schemas['Topic'];
+export type MessageType = Topic['messageType'];
+export type CreateTopicBody = Schemas['CreateTopicRequest'];
+export type UpdateTopicBody = Schemas['UpdateTopicRequest'];
+export type TopicFilters = { name?: string; messageType?: MessageType };
+
+export type ConsumerGroup = Schemas['ConsumerGroup'];
+export type DeliveryOrderType = ConsumerGroup['deliveryOrderType'];
+export type RetryPolicyName = Schemas['ConsumeRetryPolicy']['retryPolicy'];
+export type CreateConsumerGroupBody = Schemas['CreateConsumerGroupRequest'];
+export type UpdateConsumerGroupBody = Schemas['UpdateConsumerGroupRequest'];
+export type GroupLag = Schemas['GroupLag'];
+export type QueueLag = Schemas['QueueLag'];
+
+export type AccessKey = Schemas['AccessKey'];
+export type AccessKeyPermission = Schemas['AccessKeyPermission'];
+export type CreatedAccessKey = Schemas['CreatedAccessKey'];
+export type CreateAccessKeyBody = Schemas['CreateAccessKeyRequest'];
+export type UpdateAccessKeyBody = Schemas['UpdateAccessKeyRequest'];
+
+export type ResetOffsetBody = Schemas['ResetConsumeOffsetRequest'];
+export type ConsumeOffsetReset = Schemas['ConsumeOffsetReset'];
+export type QueueReset = Schemas['QueueReset'];
+
+export type DeadLetter = Schemas['DeadLetter'];
+export type ResendResult = Schemas['ResendResult'];

@@ -3,6 +3,7 @@ import { AuditLogPage } from '../features/audit/AuditLogPage';
 import { LoginPage } from '../features/auth/LoginPage';
 import { SignupPage } from '../features/auth/SignupPage';
 import { UsagePage } from '../features/billing/UsagePage';
+import { GroupDetailPage } from '../features/groups/GroupDetailPage';
 import { CreateInstancePage } from '../features/instances/CreateInstancePage';
 import { InstanceDetailPage } from '../features/instances/InstanceDetailPage';
 import { InstancesPage } from '../features/instances/InstancesPage';
@@ -30,6 +31,7 @@ export const routes: RouteObject[] = [
           { path: '/instances', element: <InstancesPage /> },
           { path: '/instances/new', element: <CreateInstancePage /> },
           { path: '/instances/:instanceId', element: <InstanceDetailPage /> },
+          { path: '/instances/:instanceId/groups/:groupId', element: <GroupDetailPage /> },
           { path: '/billing', element: <UsagePage /> },
           { path: '/access', element: <Navigate to="/access/users" replace /> },
           { path: '/access/users', element: <UsersPage /> },

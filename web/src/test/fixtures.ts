@@ -1,4 +1,4 @@
-import type { Account, Instance, SessionResponse, Spec, Token, User } from '../api/types';
+import type { Account, ConsumerGroup, Instance, SessionResponse, Spec, Token, Topic, User } from '../api/types';
 
 export const account: Account = { id: 'acc_1', name: 'Acme Streaming', createdAt: '2026-11-01T10:00:00Z' };
 
@@ -59,6 +59,34 @@ export function instance(over: Partial<Instance> = {}): Instance {
     createdAt: '2026-11-21T10:00:00Z',
     updatedAt: '2026-11-21T10:00:00Z',
     spec: spec(),
+    ...over,
+  };
+}
+
+export function topic(over: Partial<Topic> = {}): Topic {
+  return {
+    instanceId: 'ins_1',
+    topicName: 'orders-created',
+    messageType: 'NORMAL',
+    queueCount: 8,
+    maxSendTps: 0,
+    remark: '',
+    createdAt: '2026-11-21T10:00:00Z',
+    updatedAt: '2026-11-21T10:00:00Z',
+    ...over,
+  };
+}
+
+export function group(over: Partial<ConsumerGroup> = {}): ConsumerGroup {
+  return {
+    instanceId: 'ins_1',
+    groupId: 'billing',
+    deliveryOrderType: 'Concurrently',
+    consumeRetryPolicy: { retryPolicy: 'DefaultRetryPolicy', maxRetryTimes: 16, fixedIntervalRetryTime: 0 },
+    maxReceiveTps: 0,
+    remark: '',
+    createdAt: '2026-11-21T10:00:00Z',
+    updatedAt: '2026-11-21T10:00:00Z',
     ...over,
   };
 }

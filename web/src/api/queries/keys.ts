@@ -6,3 +6,6 @@ export const tokensKey = ['tokens'] as const;
 export const auditKey = ['auditEvents'] as const;
 export const instancesKey = ['instances'] as const;
 export const specsKey = ['specs'] as const;
+export const topicsKey = ['topics'] as const;
+export const groupsKey = ['consumerGroups'] as const;
+export const accessKeysKey = ['accessKeys'] as const;

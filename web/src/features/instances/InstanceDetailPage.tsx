@@ -9,7 +9,7 @@ import {
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Alert, App, Button, Card, Col, Descriptions, Flex, Result, Row, Skeleton, Tabs, Tooltip, Typography } from 'antd';
 import { useState } from 'react';
-import { Link, useNavigate, useParams } from 'react-router';
+import { Link, useNavigate, useParams, useSearchParams } from 'react-router';
 import { errorMessage, isApiError } from '../../api/problem';
 import {
   deleteInstanceMutation,
@@ -27,6 +27,9 @@ import { formatRelative, formatTime } from '../../lib/format';
 import { isTransitional } from '../../lib/instanceStatus';
 import { formatCount, formatPerHour, formatPerMonth } from '../../lib/money';
 import { can } from '../../lib/roles';
+import { AccessKeysTab } from '../accessKeys/AccessKeysTab';
+import { GroupsTab } from '../groups/GroupsTab';
+import { TopicsTab } from '../topics/TopicsTab';
 import { flushModes } from './flushModes';
 import { DeleteInstanceModal } from './DeleteInstanceModal';
 import { EditInstanceModal } from './EditInstanceModal';
@@ -51,6 +54,8 @@ export function InstanceDetailPage() {
   const remove = useMutation(deleteInstanceMutation(queryClient));
   const [editOpen, setEditOpen] = useState(false);
   const [deleting, setDeleting] = useState<Instance | null>(null);
+  const [search, setSearch] = useSearchParams();
+  const tab = search.get('tab') ?? 'overview';
 
   const back = (
     <Link to="/instances">
@@ -187,125 +192,153 @@ export function InstanceDetailPage() {
       {busy && i.statusReason && (
         <Alert type="info" showIcon style={{ marginBottom: 16 }} title={i.statusReason} />
       )}
-      <Row gutter={[16, 16]}>
-        <Col span={24}>
-          <Card title="Connect">
-            <Descriptions
-              column={1}
-              size="small"
-              items={[{ key: 'endpoint', label: 'Endpoint (gRPC)', children: <Endpoint endpoint={i.endpoint} status={i.status} /> }]}
-            />
-            {i.endpoint ? (
-              <>
-                <Typography.Paragraph type="secondary" style={{ margin: '12px 0 8px' }}>
-                  A producer that sends one message. Replace <Typography.Text code>{placeholders.topic}</Typography.Text>,{' '}
-                  <Typography.Text code>{placeholders.accessKey}</Typography.Text> and{' '}
-                  <Typography.Text code>{placeholders.secretKey}</Typography.Text> with a topic and an access key of this
-                  instance.
-                </Typography.Paragraph>
-                <Tabs
-                  items={snippets(i.endpoint).map((s) => ({
-                    key: s.language,
-                    label: s.label,
-                    children: (
-                      <div>
-                        <Flex justify="space-between" align="center" style={{ marginBottom: 8 }}>
-                          <Typography.Text type="secondary">
-                            <Typography.Text code>{s.install}</Typography.Text>
-                          </Typography.Text>
-                          <CopyButton text={s.code} label="Copy code" aria-label={`Copy ${s.label} code`} />
-                        </Flex>
-                        <pre className="orbit-code" data-testid={`snippet-${s.language}`}>
-                          {s.code}
-                        </pre>
-                      </div>
-                    ),
-                  }))}
-                />
-              </>
-            ) : (
-              <Typography.Paragraph type="secondary" style={{ margin: '12px 0 0' }}>
-                Client code appears here once the instance is running and has an endpoint.
-              </Typography.Paragraph>
-            )}
-          </Card>
-        </Col>
-        <Col xs={24} lg={12}>
-          <Card title="Basic information" style={{ height: '100%' }}>
-            <Descriptions
-              column={1}
-              size="small"
-              items={[
-                { key: 'name', label: 'Name', children: i.instanceName },
-                { key: 'status', label: 'Status', children: <StatusTag status={i.status} reason={i.statusReason} /> },
-                {
-                  key: 'retention',
-                  label: 'Message retention',
-                  children: `${formatCount(i.messageRetentionHours)} hours`,
-                },
-                {
-                  key: 'flush',
-                  label: 'Flush mode',
-                  children: flush ? <Tooltip title={flush.help}>{flush.label}</Tooltip> : i.flushMode,
-                },
-                {
-                  key: 'remark',
-                  label: 'Remark',
-                  children: i.remark || <Typography.Text type="secondary">—</Typography.Text>,
-                },
-                {
-                  key: 'created',
-                  label: 'Created',
-                  children: <Tooltip title={formatRelative(i.createdAt)}>{formatTime(i.createdAt)}</Tooltip>,
-                },
-                {
-                  key: 'updated',
-                  label: 'Updated',
-                  children: <Tooltip title={formatRelative(i.updatedAt)}>{formatTime(i.updatedAt)}</Tooltip>,
-                },
-              ]}
-            />
-          </Card>
-        </Col>
-        <Col xs={24} lg={12}>
-          <Card title="Spec and quotas" style={{ height: '100%' }}>
-            <Descriptions
-              column={1}
-              size="small"
-              items={[
-                {
-                  key: 'spec',
-                  label: 'Spec',
-                  children: (
-                    <>
-                      {i.specCode}
-                      {spec && (
-                        <Typography.Text type="secondary" style={{ textTransform: 'capitalize' }}>
-                          {' '}
-                          ({spec.edition})
-                        </Typography.Text>
-                      )}
-                    </>
-                  ),
-                },
-                { key: 'tps', label: 'Max TPS', children: spec ? formatCount(spec.maxTps) : '—' },
-                { key: 'topics', label: 'Max topics', children: spec ? formatCount(spec.maxTopics) : '—' },
-                { key: 'groups', label: 'Max consumer groups', children: spec ? formatCount(spec.maxGroups) : '—' },
-                { key: 'storage', label: 'Storage included', children: spec ? `${formatCount(spec.storageGb)} GB` : '—' },
-                {
-                  key: 'price',
-                  label: 'Price',
-                  children: spec ? (
-                    <Tooltip title={formatPerHour(spec.pricePerHour)}>{formatPerMonth(spec.pricePerMonth)}</Tooltip>
-                  ) : (
-                    '—'
-                  ),
-                },
-              ]}
-            />
-          </Card>
-        </Col>
-      </Row>
+      <Tabs
+        activeKey={tab}
+        onChange={(k) => setSearch(k === 'overview' ? {} : { tab: k }, { replace: true })}
+        destroyOnHidden
+        items={[
+          {
+            key: 'overview',
+            label: 'Overview',
+            children: (
+              <Row gutter={[16, 16]}>
+                <Col span={24}>
+                  <Card title="Connect">
+                    <Descriptions
+                      column={1}
+                      size="small"
+                      items={[{ key: 'endpoint', label: 'Endpoint (gRPC)', children: <Endpoint endpoint={i.endpoint} status={i.status} /> }]}
+                    />
+                    {i.endpoint ? (
+                      <>
+                        <Typography.Paragraph type="secondary" style={{ margin: '12px 0 8px' }}>
+                          A producer that sends one message. Replace <Typography.Text code>{placeholders.topic}</Typography.Text>,{' '}
+                          <Typography.Text code>{placeholders.accessKey}</Typography.Text> and{' '}
+                          <Typography.Text code>{placeholders.secretKey}</Typography.Text> with a topic and an access key of this
+                          instance.
+                        </Typography.Paragraph>
+                        <Tabs
+                          items={snippets(i.endpoint).map((s) => ({
+                            key: s.language,
+                            label: s.label,
+                            children: (
+                              <div>
+                                <Flex justify="space-between" align="center" style={{ marginBottom: 8 }}>
+                                  <Typography.Text type="secondary">
+                                    <Typography.Text code>{s.install}</Typography.Text>
+                                  </Typography.Text>
+                                  <CopyButton text={s.code} label="Copy code" aria-label={`Copy ${s.label} code`} />
+                                </Flex>
+                                <pre className="orbit-code" data-testid={`snippet-${s.language}`}>
+                                  {s.code}
+                                </pre>
+                              </div>
+                            ),
+                          }))}
+                        />
+                      </>
+                    ) : (
+                      <Typography.Paragraph type="secondary" style={{ margin: '12px 0 0' }}>
+                        Client code appears here once the instance is running and has an endpoint.
+                      </Typography.Paragraph>
+                    )}
+                  </Card>
+                </Col>
+                <Col xs={24} lg={12}>
+                  <Card title="Basic information" style={{ height: '100%' }}>
+                    <Descriptions
+                      column={1}
+                      size="small"
+                      items={[
+                        { key: 'name', label: 'Name', children: i.instanceName },
+                        { key: 'status', label: 'Status', children: <StatusTag status={i.status} reason={i.statusReason} /> },
+                        {
+                          key: 'retention',
+                          label: 'Message retention',
+                          children: `${formatCount(i.messageRetentionHours)} hours`,
+                        },
+                        {
+                          key: 'flush',
+                          label: 'Flush mode',
+                          children: flush ? <Tooltip title={flush.help}>{flush.label}</Tooltip> : i.flushMode,
+                        },
+                        {
+                          key: 'remark',
+                          label: 'Remark',
+                          children: i.remark || <Typography.Text type="secondary">—</Typography.Text>,
+                        },
+                        {
+                          key: 'created',
+                          label: 'Created',
+                          children: <Tooltip title={formatRelative(i.createdAt)}>{formatTime(i.createdAt)}</Tooltip>,
+                        },
+                        {
+                          key: 'updated',
+                          label: 'Updated',
+                          children: <Tooltip title={formatRelative(i.updatedAt)}>{formatTime(i.updatedAt)}</Tooltip>,
+                        },
+                      ]}
+                    />
+                  </Card>
+                </Col>
+                <Col xs={24} lg={12}>
+                  <Card title="Spec and quotas" style={{ height: '100%' }}>
+                    <Descriptions
+                      column={1}
+                      size="small"
+                      items={[
+                        {
+                          key: 'spec',
+                          label: 'Spec',
+                          children: (
+                            <>
+                              {i.specCode}
+                              {spec && (
+                                <Typography.Text type="secondary" style={{ textTransform: 'capitalize' }}>
+                                  {' '}
+                                  ({spec.edition})
+                                </Typography.Text>
+                              )}
+                            </>
+                          ),
+                        },
+                        { key: 'tps', label: 'Max TPS', children: spec ? formatCount(spec.maxTps) : '—' },
+                        { key: 'topics', label: 'Max topics', children: spec ? formatCount(spec.maxTopics) : '—' },
+                        { key: 'groups', label: 'Max consumer groups', children: spec ? formatCount(spec.maxGroups) : '—' },
+                        { key: 'storage', label: 'Storage included', children: spec ? `${formatCount(spec.storageGb)} GB` : '—' },
+                        {
+                          key: 'price',
+                          label: 'Price',
+                          children: spec ? (
+                            <Tooltip title={formatPerHour(spec.pricePerHour)}>{formatPerMonth(spec.pricePerMonth)}</Tooltip>
+                          ) : (
+                            '—'
+                          ),
+                        },
+                      ]}
+                    />
+                  </Card>
+                </Col>
+              </Row>
+            ),
+          },
+          {
+            key: 'topics',
+            label: 'Topics',
+            children: <TopicsTab instanceId={i.instanceId} canWrite={canWrite} />,
+          },
+          {
+            key: 'groups',
+            label: 'Consumer groups',
+            children: <GroupsTab instanceId={i.instanceId} canWrite={canWrite} />,
+          },
+          {
+            key: 'accessKeys',
+            label: 'Access keys',
+            children: <AccessKeysTab instanceId={i.instanceId} canWrite={canWrite} />,
+          },
+        ]}
+      />
       {canWrite && (
         <>
           <EditInstanceModal

@@ -1,0 +1,155 @@
+import { DeleteOutlined, EditOutlined, PlusOutlined, ReloadOutlined } from '@ant-design/icons';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { App, Button, Empty, Flex, Input, Select, Table, Tag, Tooltip, Typography } from 'antd';
+import { useState } from 'react';
+import { errorMessage } from '../../api/problem';
+import { deleteTopicMutation, topicsQuery } from '../../api/queries/topics';
+import type { MessageType, Topic } from '../../api/types';
+import { CursorPager, useCursorPaging } from '../../components/CursorPager';
+import { QueryError } from '../../components/QueryError';
+import { formatRelative, formatTime } from '../../lib/format';
+import { formatCount } from '../../lib/money';
+import { messageTypeLabel, messageTypes } from './messageTypes';
+import { TopicFormModal } from './TopicFormModal';
+
+export function TopicsTab(props: { instanceId: string; canWrite: boolean }) {
+  const { instanceId, canWrite } = props;
+  const queryClient = useQueryClient();
+  const { message, modal } = App.useApp();
+  const paging = useCursorPaging();
+  const [name, setName] = useState('');
+  const [messageType, setMessageType] = useState<MessageType | undefined>();
+  const filters = { ...(name ? { name } : {}), ...(messageType ? { messageType } : {}) };
+  const topics = useQuery(topicsQuery(instanceId, { pageSize: paging.pageSize, pageToken: paging.pageToken }, filters));
+  const remove = useMutation(deleteTopicMutation(queryClient, instanceId));
+  const [form, setForm] = useState<{ topic: Topic | null } | null>(null);
+
+  const confirmDelete = (t: Topic) =>
+    modal.confirm({
+      title: `Delete topic “${t.topicName}”?`,
+      content: 'Its messages are deleted and producers sending to it will fail. This cannot be undone.',
+      okText: 'Delete topic',
+      okButtonProps: { danger: true },
+      onOk: () =>
+        remove.mutateAsync(t.topicName).then(
+          () => void message.success(`Deleted topic “${t.topicName}”.`),
+          (e: unknown) => void message.error(errorMessage(e)),
+        ),
+    });
+
+  const columns = [
+    { title: 'Name', dataIndex: 'topicName', key: 'name', render: (n: string, t: Topic) => (
+      <>
+        <Typography.Text strong>{n}</Typography.Text>
+        {t.remark && <Typography.Text type="secondary"> · {t.remark}</Typography.Text>}
+      </>
+    ) },
+    { title: 'Type', dataIndex: 'messageType', key: 'type', render: (v: string) => <Tag>{messageTypeLabel(v)}</Tag> },
+    { title: 'Queues', dataIndex: 'queueCount', key: 'queues', align: 'right' as const },
+    {
+      title: 'TPS cap',
+      dataIndex: 'maxSendTps',
+      key: 'tps',
+      align: 'right' as const,
+      render: (v: number) => (v > 0 ? formatCount(v) : <Typography.Text type="secondary">Instance limit</Typography.Text>),
+    },
+    {
+      title: 'Created',
+      dataIndex: 'createdAt',
+      key: 'created',
+      render: (v: string) => <Tooltip title={formatTime(v)}>{formatRelative(v)}</Tooltip>,
+    },
+    ...(canWrite
+      ? [
+          {
+            title: '',
+            key: 'actions',
+            align: 'right' as const,
+            render: (_: unknown, t: Topic) => (
+              <Flex gap={4} justify="flex-end">
+                <Tooltip title="Edit">
+                  <Button type="text" aria-label={`Edit ${t.topicName}`} icon={<EditOutlined />} onClick={() => setForm({ topic: t })} />
+                </Tooltip>
+                <Tooltip title="Delete">
+                  <Button type="text" danger aria-label={`Delete ${t.topicName}`} icon={<DeleteOutlined />} onClick={() => confirmDelete(t)} />
+                </Tooltip>
+              </Flex>
+            ),
+          },
+        ]
+      : []),
+  ];
+
+  const filtered = !!(name || messageType);
+
+  return (
+    <>
+      <Flex justify="space-between" gap={12} wrap style={{ marginBottom: 16 }}>
+        <Flex gap={8} wrap>
+          <Input.Search
+            aria-label="Filter topics by name"
+            placeholder="Topic name"
+            allowClear
+            onSearch={(v) => {
+              setName(v.trim());
+              paging.reset();
+            }}
+            style={{ width: 240 }}
+          />
+          <Select
+            aria-label="Filter topics by type"
+            placeholder="Any type"
+            allowClear
+            value={messageType}
+            onChange={(v?: MessageType) => {
+              setMessageType(v);
+              paging.reset();
+            }}
+            options={messageTypes.map((m) => ({ value: m.value, label: m.label }))}
+            style={{ width: 160 }}
+          />
+        </Flex>
+        <Flex gap={8}>
+          <Tooltip title="Refresh">
+            <Button aria-label="Refresh topics" icon={<ReloadOutlined />} loading={topics.isFetching} onClick={() => void topics.refetch()} />
+          </Tooltip>
+          {canWrite && (
+            <Button type="primary" icon={<PlusOutlined />} onClick={() => setForm({ topic: null })}>
+              Create topic
+            </Button>
+          )}
+        </Flex>
+      </Flex>
+      {topics.isError ? (
+        <QueryError error={topics.error} what="topics" onRetry={() => void topics.refetch()} />
+      ) : (
+        <>
+          <Table<Topic>
+            rowKey="topicName"
+            size="middle"
+            loading={topics.isPending}
+            dataSource={topics.data?.items ?? []}
+            columns={columns}
+            pagination={false}
+            locale={{ emptyText: <Empty description={filtered ? 'No topics match' : 'No topics yet'} /> }}
+          />
+          <CursorPager
+            paging={paging}
+            nextPageToken={topics.data?.nextPageToken}
+            itemCount={topics.data?.items.length ?? 0}
+            loading={topics.isFetching}
+          />
+        </>
+      )}
+      {canWrite && (
+        <TopicFormModal
+          instanceId={instanceId}
+          open={form !== null}
+          topic={form?.topic ?? null}
+          onClose={() => setForm(null)}
+          onSaved={(n) => void message.success(form?.topic ? 'Saved.' : `Created topic “${n}”.`)}
+        />
+      )}
+    </>
+  );
+}
