@@ -8,7 +8,7 @@
 //   ORBIT_BIN=../bin/orbit npm run e2e
 //   ORBIT_TEST_DATABASE_URL=postgres://… npm run e2e   (else embedded SQLite)
 //   CHROMIUM=/usr/bin/chromium HEADED=1 npm run e2e
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -111,6 +111,10 @@ async function startServer() {
       await new Promise((r) => (exited ? r() : child.once('exit', r)));
       clearTimeout(t);
     }
+    // Instance nodes run in their own sessions and outlive `orbit serve` by
+    // design; a run that failed before deleting its instance must not leave
+    // them behind.
+    spawnSync('pkill', ['-f', `data-dir ${dataDir}/`]);
     rmSync(dataDir, { recursive: true, force: true });
   };
   return { base, stop };
@@ -122,6 +126,24 @@ let page;
 async function shot(name) {
   // Finish CSS transitions (menu highlight, modal zoom) so the picture is what a person sees.
   if (page) await page.screenshot({ path: join(resultsDir, `${name}.png`), animations: 'disabled' });
+}
+
+// copyWithFocus clicks a copy button until it reports success. Chromium
+// refuses clipboard writes from a document without focus, which a headless
+// window can lose for a moment on a busy machine; the product reports that
+// honestly (no "Copied"), so the test gives focus back and tries again.
+async function copyWithFocus(button, copied) {
+  for (let attempt = 1; ; attempt++) {
+    await button.page().bringToFront();
+    await button.page().evaluate(() => window.focus());
+    await button.click();
+    try {
+      await copied.waitFor({ timeout: 5000 });
+      return;
+    } catch (err) {
+      if (attempt === 3) throw err;
+    }
+  }
 }
 
 async function main() {
@@ -256,9 +278,7 @@ async function main() {
       await shown.getByText('Copy this token now').waitFor();
       secret = (await shown.getByTestId('token-secret').innerText()).trim();
       assert(secret.length >= 20, `secret looks too short: ${secret.length} chars`);
-      await page.bringToFront(); // the clipboard needs a focused document
-      await shown.getByRole('button', { name: 'Copy token' }).click();
-      await shown.getByText('Copied', { exact: true }).waitFor();
+      await copyWithFocus(shown.getByRole('button', { name: 'Copy token' }), shown.getByText('Copied', { exact: true }));
       const clip = await page.evaluate(() => navigator.clipboard.readText());
       assert(clip === secret, 'the clipboard holds the secret');
       await shot('token-created');
@@ -383,9 +403,10 @@ async function main() {
         sock.setTimeout(5000, () => sock.destroy(new Error(`connecting to ${endpoint} timed out`)));
         sock.on('error', fail);
       });
-      const copy = page.getByRole('button', { name: 'Copy endpoint' }).first();
-      await copy.click();
-      await page.locator('[aria-label="Copy endpoint"][data-copy-state="copied"]').first().waitFor();
+      await copyWithFocus(
+        page.getByRole('button', { name: 'Copy endpoint' }).first(),
+        page.locator('[aria-label="Copy endpoint"][data-copy-state="copied"]').first(),
+      );
       const clip = await page.evaluate(() => navigator.clipboard.readText());
       assert(clip === endpoint, `the clipboard holds the endpoint: ${clip}`);
     });
