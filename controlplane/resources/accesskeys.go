@@ -263,12 +263,7 @@ func running(inst instances.Instance) error {
 }
 
 func (s *AccessKeyService) withNode(inst instances.Instance, fn func(Node) error) error {
-	n, err := open(s.connect, inst)
-	if err != nil {
-		return err
-	}
-	defer n.Close()
-	return fn(n)
+	return withNode(s.connect, inst, fn)
 }
 
 func toRow(k AccessKey) (accessKeyRow, error) {
@@ -355,10 +350,10 @@ func (s *AccessKeyService) CreateAccessKey(ctx context.Context, p iam.Principal,
 	if err := s.store.insert(ctx, r); err != nil {
 		return AccessKey{}, err
 	}
-	if err := s.withNode(inst, func(n Node) error { return putKey(ctx, n, k, sk) }); err != nil {
-		if derr := s.store.delete(context.WithoutCancel(ctx), inst.ID, k.AccessKey); derr != nil {
-			s.log.Error("remove access key row after failed push", "instance_id", inst.ID, "access_key", k.AccessKey, "err", derr)
-		}
+	if err := pushOrUndo(ctx, s.log,
+		func() error { return s.withNode(inst, func(n Node) error { return putKey(ctx, n, k, sk) }) },
+		func(ctx context.Context) error { return s.store.delete(ctx, inst.ID, k.AccessKey) },
+		"access key", "instance_id", inst.ID, "access_key", k.AccessKey); err != nil {
 		return AccessKey{}, err
 	}
 	s.log.Info("access key created", "account_id", p.AccountID, "instance_id", inst.ID, "access_key", k.AccessKey, "actor_id", p.UserID)
@@ -371,10 +366,7 @@ func (s *AccessKeyService) ListAccessKeys(ctx context.Context, p iam.Principal, 
 	if _, err := s.instance(ctx, p, iamacl.InstancesRead, instanceID); err != nil {
 		return nil, err
 	}
-	if f.Limit <= 0 {
-		f.Limit = DefaultListLimit
-	}
-	f.Limit = min(f.Limit, MaxListLimit+1)
+	f.Limit = listLimit(f.Limit)
 	rows, err := s.store.list(ctx, instanceID, f)
 	if err != nil {
 		return nil, err

@@ -87,12 +87,40 @@ func (s *Service) instance(ctx context.Context, p iam.Principal, a acl.Action, i
 
 // withNode runs fn against the instance's node.
 func (s *Service) withNode(inst instances.Instance, fn func(Node) error) error {
-	n, err := open(s.connect, inst)
+	return withNode(s.connect, inst, fn)
+}
+
+// withNode connects to the instance's node for fn.
+func withNode(connect Connector, inst instances.Instance, fn func(Node) error) error {
+	n, err := open(connect, inst)
 	if err != nil {
 		return err
 	}
 	defer n.Close()
 	return fn(n)
+}
+
+// pushOrUndo pushes a definition whose row was just inserted to the node,
+// and removes the row again when the node does not take it: a create is
+// all or nothing for the user.
+func pushOrUndo(ctx context.Context, log *slog.Logger, push func() error, undo func(context.Context) error, what string, attrs ...any) error {
+	err := push()
+	if err == nil {
+		return nil
+	}
+	if derr := undo(context.WithoutCancel(ctx)); derr != nil {
+		log.Error("remove "+what+" row after failed push", append(attrs, "err", derr)...)
+	}
+	return err
+}
+
+// listLimit applies the default and the cap to a requested page size; one
+// more than the cap is allowed so callers can tell whether a page follows.
+func listLimit(n int) int {
+	if n <= 0 {
+		n = DefaultListLimit
+	}
+	return min(n, MaxListLimit+1)
 }
 
 func (s *Service) spec(ctx context.Context, inst instances.Instance) (instances.Spec, error) {
@@ -169,10 +197,10 @@ func (s *Service) CreateTopic(ctx context.Context, p iam.Principal, instanceID s
 	if err := s.store.CreateTopic(ctx, t, sp.MaxTopics); err != nil {
 		return Topic{}, err
 	}
-	if err := s.withNode(inst, func(n Node) error { return pushTopic(ctx, n, t) }); err != nil {
-		if derr := s.store.DeleteTopic(context.WithoutCancel(ctx), inst.ID, t.Name); derr != nil {
-			s.log.Error("remove topic row after failed push", "instance_id", inst.ID, "topic", t.Name, "err", derr)
-		}
+	if err := pushOrUndo(ctx, s.log,
+		func() error { return s.withNode(inst, func(n Node) error { return pushTopic(ctx, n, t) }) },
+		func(ctx context.Context) error { return s.store.DeleteTopic(ctx, inst.ID, t.Name) },
+		"topic", "instance_id", inst.ID, "topic", t.Name); err != nil {
 		return Topic{}, err
 	}
 	s.log.Info("topic created", "account_id", p.AccountID, "instance_id", inst.ID, "topic", t.Name, "actor_id", p.UserID)
@@ -184,10 +212,7 @@ func (s *Service) ListTopics(ctx context.Context, p iam.Principal, instanceID st
 	if _, err := s.instance(ctx, p, acl.InstancesRead, instanceID, false); err != nil {
 		return nil, err
 	}
-	if f.Limit <= 0 {
-		f.Limit = DefaultListLimit
-	}
-	f.Limit = min(f.Limit, MaxListLimit+1)
+	f.Limit = listLimit(f.Limit)
 	return s.store.ListTopics(ctx, instanceID, f)
 }
 
@@ -354,10 +379,10 @@ func (s *Service) CreateGroup(ctx context.Context, p iam.Principal, instanceID s
 	if err := s.store.CreateGroup(ctx, g, sp.MaxGroups); err != nil {
 		return Group{}, err
 	}
-	if err := s.withNode(inst, func(n Node) error { return pushGroup(ctx, n, g) }); err != nil {
-		if derr := s.store.DeleteGroup(context.WithoutCancel(ctx), inst.ID, g.GroupID); derr != nil {
-			s.log.Error("remove group row after failed push", "instance_id", inst.ID, "group", g.GroupID, "err", derr)
-		}
+	if err := pushOrUndo(ctx, s.log,
+		func() error { return s.withNode(inst, func(n Node) error { return pushGroup(ctx, n, g) }) },
+		func(ctx context.Context) error { return s.store.DeleteGroup(ctx, inst.ID, g.GroupID) },
+		"group", "instance_id", inst.ID, "group", g.GroupID); err != nil {
 		return Group{}, err
 	}
 	s.log.Info("group created", "account_id", p.AccountID, "instance_id", inst.ID, "group", g.GroupID, "actor_id", p.UserID)
@@ -369,10 +394,7 @@ func (s *Service) ListGroups(ctx context.Context, p iam.Principal, instanceID st
 	if _, err := s.instance(ctx, p, acl.InstancesRead, instanceID, false); err != nil {
 		return nil, err
 	}
-	if f.Limit <= 0 {
-		f.Limit = DefaultListLimit
-	}
-	f.Limit = min(f.Limit, MaxListLimit+1)
+	f.Limit = listLimit(f.Limit)
 	return s.store.ListGroups(ctx, instanceID, f)
 }
 
