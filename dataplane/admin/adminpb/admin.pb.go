@@ -650,6 +650,112 @@ func (ConsumeStatus) EnumDescriptor() ([]byte, []int) {
 	return file_admin_proto_rawDescGZIP(), []int{10}
 }
 
+// The kind of a connected client, from its Settings.
+type ClientKind int32
+
+const (
+	ClientKind_CLIENT_KIND_UNSPECIFIED     ClientKind = 0
+	ClientKind_CLIENT_KIND_PRODUCER        ClientKind = 1
+	ClientKind_CLIENT_KIND_PUSH_CONSUMER   ClientKind = 2
+	ClientKind_CLIENT_KIND_SIMPLE_CONSUMER ClientKind = 3
+	ClientKind_CLIENT_KIND_PULL_CONSUMER   ClientKind = 4
+)
+
+// Enum value maps for ClientKind.
+var (
+	ClientKind_name = map[int32]string{
+		0: "CLIENT_KIND_UNSPECIFIED",
+		1: "CLIENT_KIND_PRODUCER",
+		2: "CLIENT_KIND_PUSH_CONSUMER",
+		3: "CLIENT_KIND_SIMPLE_CONSUMER",
+		4: "CLIENT_KIND_PULL_CONSUMER",
+	}
+	ClientKind_value = map[string]int32{
+		"CLIENT_KIND_UNSPECIFIED":     0,
+		"CLIENT_KIND_PRODUCER":        1,
+		"CLIENT_KIND_PUSH_CONSUMER":   2,
+		"CLIENT_KIND_SIMPLE_CONSUMER": 3,
+		"CLIENT_KIND_PULL_CONSUMER":   4,
+	}
+)
+
+func (x ClientKind) Enum() *ClientKind {
+	p := new(ClientKind)
+	*p = x
+	return p
+}
+
+func (x ClientKind) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ClientKind) Descriptor() protoreflect.EnumDescriptor {
+	return file_admin_proto_enumTypes[11].Descriptor()
+}
+
+func (ClientKind) Type() protoreflect.EnumType {
+	return &file_admin_proto_enumTypes[11]
+}
+
+func (x ClientKind) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ClientKind.Descriptor instead.
+func (ClientKind) EnumDescriptor() ([]byte, []int) {
+	return file_admin_proto_rawDescGZIP(), []int{11}
+}
+
+// How a subscription selects messages.
+type FilterType int32
+
+const (
+	FilterType_FILTER_TYPE_UNSPECIFIED FilterType = 0
+	FilterType_FILTER_TYPE_TAG         FilterType = 1
+	FilterType_FILTER_TYPE_SQL         FilterType = 2
+)
+
+// Enum value maps for FilterType.
+var (
+	FilterType_name = map[int32]string{
+		0: "FILTER_TYPE_UNSPECIFIED",
+		1: "FILTER_TYPE_TAG",
+		2: "FILTER_TYPE_SQL",
+	}
+	FilterType_value = map[string]int32{
+		"FILTER_TYPE_UNSPECIFIED": 0,
+		"FILTER_TYPE_TAG":         1,
+		"FILTER_TYPE_SQL":         2,
+	}
+)
+
+func (x FilterType) Enum() *FilterType {
+	p := new(FilterType)
+	*p = x
+	return p
+}
+
+func (x FilterType) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (FilterType) Descriptor() protoreflect.EnumDescriptor {
+	return file_admin_proto_enumTypes[12].Descriptor()
+}
+
+func (FilterType) Type() protoreflect.EnumType {
+	return &file_admin_proto_enumTypes[12]
+}
+
+func (x FilterType) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use FilterType.Descriptor instead.
+func (FilterType) EnumDescriptor() ([]byte, []int) {
+	return file_admin_proto_rawDescGZIP(), []int{12}
+}
+
 // Allows or denies actions on resources. A DENY beats any ALLOW; without a
 // matching ALLOW an action is denied.
 type Permission struct {
@@ -1009,9 +1115,12 @@ type Topic struct {
 	Name  string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
 	Type  TopicType              `protobuf:"varint,2,opt,name=type,proto3,enum=orbit.admin.v1.TopicType" json:"type,omitempty"`
 	// Number of message queues, 1..64.
-	QueueCount    int32                  `protobuf:"varint,3,opt,name=queue_count,json=queueCount,proto3" json:"queue_count,omitempty"`
-	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
-	UpdateTime    *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	QueueCount int32                  `protobuf:"varint,3,opt,name=queue_count,json=queueCount,proto3" json:"queue_count,omitempty"`
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	// Messages per second producers may send to the topic; 0: no cap (the
+	// node's own limit still applies).
+	MaxSendTps    int32 `protobuf:"varint,6,opt,name=max_send_tps,json=maxSendTps,proto3" json:"max_send_tps,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1081,6 +1190,13 @@ func (x *Topic) GetUpdateTime() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Topic) GetMaxSendTps() int32 {
+	if x != nil {
+		return x.MaxSendTps
+	}
+	return 0
+}
+
 type CreateTopicRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// RocketMQ topic name: letters, digits, '_', '-', '%' and '|'.
@@ -1088,7 +1204,9 @@ type CreateTopicRequest struct {
 	// TOPIC_TYPE_UNSPECIFIED creates a NORMAL topic.
 	Type TopicType `protobuf:"varint,2,opt,name=type,proto3,enum=orbit.admin.v1.TopicType" json:"type,omitempty"`
 	// 0 creates 8 queues.
-	QueueCount    int32 `protobuf:"varint,3,opt,name=queue_count,json=queueCount,proto3" json:"queue_count,omitempty"`
+	QueueCount int32 `protobuf:"varint,3,opt,name=queue_count,json=queueCount,proto3" json:"queue_count,omitempty"`
+	// 0: no cap.
+	MaxSendTps    int32 `protobuf:"varint,4,opt,name=max_send_tps,json=maxSendTps,proto3" json:"max_send_tps,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1144,12 +1262,20 @@ func (x *CreateTopicRequest) GetQueueCount() int32 {
 	return 0
 }
 
+func (x *CreateTopicRequest) GetMaxSendTps() int32 {
+	if x != nil {
+		return x.MaxSendTps
+	}
+	return 0
+}
+
 // Fields left unset keep their value; at least one must be set.
 type UpdateTopicRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
 	Type          *TopicType             `protobuf:"varint,2,opt,name=type,proto3,enum=orbit.admin.v1.TopicType,oneof" json:"type,omitempty"`
 	QueueCount    *int32                 `protobuf:"varint,3,opt,name=queue_count,json=queueCount,proto3,oneof" json:"queue_count,omitempty"`
+	MaxSendTps    *int32                 `protobuf:"varint,4,opt,name=max_send_tps,json=maxSendTps,proto3,oneof" json:"max_send_tps,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1201,6 +1327,13 @@ func (x *UpdateTopicRequest) GetType() TopicType {
 func (x *UpdateTopicRequest) GetQueueCount() int32 {
 	if x != nil && x.QueueCount != nil {
 		return *x.QueueCount
+	}
+	return 0
+}
+
+func (x *UpdateTopicRequest) GetMaxSendTps() int32 {
+	if x != nil && x.MaxSendTps != nil {
+		return *x.MaxSendTps
 	}
 	return 0
 }
@@ -1446,11 +1579,17 @@ type Group struct {
 	// Redeliveries of a message that is not acknowledged, 0..1000: it is
 	// delivered at most max_retries+1 times, then moved to the group's
 	// dead-letter topic %DLQ%<group>. 0 means one delivery only.
-	MaxRetries    int32                  `protobuf:"varint,3,opt,name=max_retries,json=maxRetries,proto3" json:"max_retries,omitempty"`
-	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
-	UpdateTime    *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	MaxRetries int32                  `protobuf:"varint,3,opt,name=max_retries,json=maxRetries,proto3" json:"max_retries,omitempty"`
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	// Messages per second the group's consumers may receive; 0: no cap.
+	MaxReceiveTps int32 `protobuf:"varint,6,opt,name=max_receive_tps,json=maxReceiveTps,proto3" json:"max_receive_tps,omitempty"`
+	// Seconds between redeliveries of a message a consumer failed (fixed
+	// retry policy), 1..7200; 0: exponential backoff from 1 s up to 2 h
+	// (RocketMQ's default policy).
+	RetryIntervalSeconds int32 `protobuf:"varint,7,opt,name=retry_interval_seconds,json=retryIntervalSeconds,proto3" json:"retry_interval_seconds,omitempty"`
+	unknownFields        protoimpl.UnknownFields
+	sizeCache            protoimpl.SizeCache
 }
 
 func (x *Group) Reset() {
@@ -1518,14 +1657,30 @@ func (x *Group) GetUpdateTime() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Group) GetMaxReceiveTps() int32 {
+	if x != nil {
+		return x.MaxReceiveTps
+	}
+	return 0
+}
+
+func (x *Group) GetRetryIntervalSeconds() int32 {
+	if x != nil {
+		return x.RetryIntervalSeconds
+	}
+	return 0
+}
+
 type CreateGroupRequest struct {
 	state   protoimpl.MessageState `protogen:"open.v1"`
 	Name    string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
 	Orderly bool                   `protobuf:"varint,2,opt,name=orderly,proto3" json:"orderly,omitempty"`
 	// 0..1000; unset means 16, RocketMQ's default.
-	MaxRetries    *int32 `protobuf:"varint,3,opt,name=max_retries,json=maxRetries,proto3,oneof" json:"max_retries,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	MaxRetries           *int32 `protobuf:"varint,3,opt,name=max_retries,json=maxRetries,proto3,oneof" json:"max_retries,omitempty"`
+	MaxReceiveTps        int32  `protobuf:"varint,4,opt,name=max_receive_tps,json=maxReceiveTps,proto3" json:"max_receive_tps,omitempty"`
+	RetryIntervalSeconds int32  `protobuf:"varint,5,opt,name=retry_interval_seconds,json=retryIntervalSeconds,proto3" json:"retry_interval_seconds,omitempty"`
+	unknownFields        protoimpl.UnknownFields
+	sizeCache            protoimpl.SizeCache
 }
 
 func (x *CreateGroupRequest) Reset() {
@@ -1579,14 +1734,30 @@ func (x *CreateGroupRequest) GetMaxRetries() int32 {
 	return 0
 }
 
+func (x *CreateGroupRequest) GetMaxReceiveTps() int32 {
+	if x != nil {
+		return x.MaxReceiveTps
+	}
+	return 0
+}
+
+func (x *CreateGroupRequest) GetRetryIntervalSeconds() int32 {
+	if x != nil {
+		return x.RetryIntervalSeconds
+	}
+	return 0
+}
+
 // Fields left unset keep their value; at least one must be set.
 type UpdateGroupRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
-	Orderly       *bool                  `protobuf:"varint,2,opt,name=orderly,proto3,oneof" json:"orderly,omitempty"`
-	MaxRetries    *int32                 `protobuf:"varint,3,opt,name=max_retries,json=maxRetries,proto3,oneof" json:"max_retries,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state                protoimpl.MessageState `protogen:"open.v1"`
+	Name                 string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Orderly              *bool                  `protobuf:"varint,2,opt,name=orderly,proto3,oneof" json:"orderly,omitempty"`
+	MaxRetries           *int32                 `protobuf:"varint,3,opt,name=max_retries,json=maxRetries,proto3,oneof" json:"max_retries,omitempty"`
+	MaxReceiveTps        *int32                 `protobuf:"varint,4,opt,name=max_receive_tps,json=maxReceiveTps,proto3,oneof" json:"max_receive_tps,omitempty"`
+	RetryIntervalSeconds *int32                 `protobuf:"varint,5,opt,name=retry_interval_seconds,json=retryIntervalSeconds,proto3,oneof" json:"retry_interval_seconds,omitempty"`
+	unknownFields        protoimpl.UnknownFields
+	sizeCache            protoimpl.SizeCache
 }
 
 func (x *UpdateGroupRequest) Reset() {
@@ -1636,6 +1807,20 @@ func (x *UpdateGroupRequest) GetOrderly() bool {
 func (x *UpdateGroupRequest) GetMaxRetries() int32 {
 	if x != nil && x.MaxRetries != nil {
 		return *x.MaxRetries
+	}
+	return 0
+}
+
+func (x *UpdateGroupRequest) GetMaxReceiveTps() int32 {
+	if x != nil && x.MaxReceiveTps != nil {
+		return *x.MaxReceiveTps
+	}
+	return 0
+}
+
+func (x *UpdateGroupRequest) GetRetryIntervalSeconds() int32 {
+	if x != nil && x.RetryIntervalSeconds != nil {
+		return *x.RetryIntervalSeconds
 	}
 	return 0
 }
@@ -4293,6 +4478,770 @@ func (x *TraceEvent) GetDetail() string {
 	return ""
 }
 
+// One topic a consumer subscribes to.
+type ClientSubscription struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Topic      string                 `protobuf:"bytes,1,opt,name=topic,proto3" json:"topic,omitempty"`
+	FilterType FilterType             `protobuf:"varint,2,opt,name=filter_type,json=filterType,proto3,enum=orbit.admin.v1.FilterType" json:"filter_type,omitempty"`
+	// "*" for every tag.
+	Expression    string `protobuf:"bytes,3,opt,name=expression,proto3" json:"expression,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ClientSubscription) Reset() {
+	*x = ClientSubscription{}
+	mi := &file_admin_proto_msgTypes[54]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ClientSubscription) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ClientSubscription) ProtoMessage() {}
+
+func (x *ClientSubscription) ProtoReflect() protoreflect.Message {
+	mi := &file_admin_proto_msgTypes[54]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ClientSubscription.ProtoReflect.Descriptor instead.
+func (*ClientSubscription) Descriptor() ([]byte, []int) {
+	return file_admin_proto_rawDescGZIP(), []int{54}
+}
+
+func (x *ClientSubscription) GetTopic() string {
+	if x != nil {
+		return x.Topic
+	}
+	return ""
+}
+
+func (x *ClientSubscription) GetFilterType() FilterType {
+	if x != nil {
+		return x.FilterType
+	}
+	return FilterType_FILTER_TYPE_UNSPECIFIED
+}
+
+func (x *ClientSubscription) GetExpression() string {
+	if x != nil {
+		return x.Expression
+	}
+	return ""
+}
+
+// A client connected to the node's proxy.
+type Client struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// x-mq-client-id.
+	ClientId string `protobuf:"bytes,1,opt,name=client_id,json=clientId,proto3" json:"client_id,omitempty"`
+	// Unspecified until the client sent its Settings.
+	Kind ClientKind `protobuf:"varint,2,opt,name=kind,proto3,enum=orbit.admin.v1.ClientKind" json:"kind,omitempty"`
+	// The address the client's latest request came from (host:port).
+	Address string `protobuf:"bytes,3,opt,name=address,proto3" json:"address,omitempty"`
+	// x-mq-language, e.g. GOLANG, JAVA, HTTP (Node.js).
+	Language string `protobuf:"bytes,4,opt,name=language,proto3" json:"language,omitempty"`
+	// SDK version (x-mq-client-version).
+	Version string `protobuf:"bytes,5,opt,name=version,proto3" json:"version,omitempty"`
+	// The client's host name when its Settings name it.
+	Hostname string `protobuf:"bytes,6,opt,name=hostname,proto3" json:"hostname,omitempty"`
+	// Consumers: their group.
+	Group         string                `protobuf:"bytes,7,opt,name=group,proto3" json:"group,omitempty"`
+	Subscriptions []*ClientSubscription `protobuf:"bytes,8,rep,name=subscriptions,proto3" json:"subscriptions,omitempty"`
+	// Producers: the topics they declared.
+	Topics []string `protobuf:"bytes,9,rep,name=topics,proto3" json:"topics,omitempty"`
+	// Last Settings, heartbeat or other request.
+	LastHeartbeat *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=last_heartbeat,json=lastHeartbeat,proto3" json:"last_heartbeat,omitempty"`
+	// First request seen from this client id.
+	FirstSeen *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=first_seen,json=firstSeen,proto3" json:"first_seen,omitempty"`
+	// The access key the client signs with; empty for anonymous clients.
+	AccessKey     string `protobuf:"bytes,12,opt,name=access_key,json=accessKey,proto3" json:"access_key,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Client) Reset() {
+	*x = Client{}
+	mi := &file_admin_proto_msgTypes[55]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Client) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Client) ProtoMessage() {}
+
+func (x *Client) ProtoReflect() protoreflect.Message {
+	mi := &file_admin_proto_msgTypes[55]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Client.ProtoReflect.Descriptor instead.
+func (*Client) Descriptor() ([]byte, []int) {
+	return file_admin_proto_rawDescGZIP(), []int{55}
+}
+
+func (x *Client) GetClientId() string {
+	if x != nil {
+		return x.ClientId
+	}
+	return ""
+}
+
+func (x *Client) GetKind() ClientKind {
+	if x != nil {
+		return x.Kind
+	}
+	return ClientKind_CLIENT_KIND_UNSPECIFIED
+}
+
+func (x *Client) GetAddress() string {
+	if x != nil {
+		return x.Address
+	}
+	return ""
+}
+
+func (x *Client) GetLanguage() string {
+	if x != nil {
+		return x.Language
+	}
+	return ""
+}
+
+func (x *Client) GetVersion() string {
+	if x != nil {
+		return x.Version
+	}
+	return ""
+}
+
+func (x *Client) GetHostname() string {
+	if x != nil {
+		return x.Hostname
+	}
+	return ""
+}
+
+func (x *Client) GetGroup() string {
+	if x != nil {
+		return x.Group
+	}
+	return ""
+}
+
+func (x *Client) GetSubscriptions() []*ClientSubscription {
+	if x != nil {
+		return x.Subscriptions
+	}
+	return nil
+}
+
+func (x *Client) GetTopics() []string {
+	if x != nil {
+		return x.Topics
+	}
+	return nil
+}
+
+func (x *Client) GetLastHeartbeat() *timestamppb.Timestamp {
+	if x != nil {
+		return x.LastHeartbeat
+	}
+	return nil
+}
+
+func (x *Client) GetFirstSeen() *timestamppb.Timestamp {
+	if x != nil {
+		return x.FirstSeen
+	}
+	return nil
+}
+
+func (x *Client) GetAccessKey() string {
+	if x != nil {
+		return x.AccessKey
+	}
+	return ""
+}
+
+type ListClientsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Only consumers of this group.
+	Group string `protobuf:"bytes,1,opt,name=group,proto3" json:"group,omitempty"`
+	// Only clients that publish to or subscribe to this topic.
+	Topic string `protobuf:"bytes,2,opt,name=topic,proto3" json:"topic,omitempty"`
+	// 1..1000; 0 means 100.
+	PageSize      int32  `protobuf:"varint,3,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken     string `protobuf:"bytes,4,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListClientsRequest) Reset() {
+	*x = ListClientsRequest{}
+	mi := &file_admin_proto_msgTypes[56]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListClientsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListClientsRequest) ProtoMessage() {}
+
+func (x *ListClientsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_admin_proto_msgTypes[56]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListClientsRequest.ProtoReflect.Descriptor instead.
+func (*ListClientsRequest) Descriptor() ([]byte, []int) {
+	return file_admin_proto_rawDescGZIP(), []int{56}
+}
+
+func (x *ListClientsRequest) GetGroup() string {
+	if x != nil {
+		return x.Group
+	}
+	return ""
+}
+
+func (x *ListClientsRequest) GetTopic() string {
+	if x != nil {
+		return x.Topic
+	}
+	return ""
+}
+
+func (x *ListClientsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListClientsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+type ListClientsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Sorted by client id.
+	Clients       []*Client `protobuf:"bytes,1,rep,name=clients,proto3" json:"clients,omitempty"`
+	NextPageToken string    `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListClientsResponse) Reset() {
+	*x = ListClientsResponse{}
+	mi := &file_admin_proto_msgTypes[57]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListClientsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListClientsResponse) ProtoMessage() {}
+
+func (x *ListClientsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_admin_proto_msgTypes[57]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListClientsResponse.ProtoReflect.Descriptor instead.
+func (*ListClientsResponse) Descriptor() ([]byte, []int) {
+	return file_admin_proto_rawDescGZIP(), []int{57}
+}
+
+func (x *ListClientsResponse) GetClients() []*Client {
+	if x != nil {
+		return x.Clients
+	}
+	return nil
+}
+
+func (x *ListClientsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+type GetGroupSubscriptionsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Group         string                 `protobuf:"bytes,1,opt,name=group,proto3" json:"group,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetGroupSubscriptionsRequest) Reset() {
+	*x = GetGroupSubscriptionsRequest{}
+	mi := &file_admin_proto_msgTypes[58]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetGroupSubscriptionsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetGroupSubscriptionsRequest) ProtoMessage() {}
+
+func (x *GetGroupSubscriptionsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_admin_proto_msgTypes[58]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetGroupSubscriptionsRequest.ProtoReflect.Descriptor instead.
+func (*GetGroupSubscriptionsRequest) Descriptor() ([]byte, []int) {
+	return file_admin_proto_rawDescGZIP(), []int{58}
+}
+
+func (x *GetGroupSubscriptionsRequest) GetGroup() string {
+	if x != nil {
+		return x.Group
+	}
+	return ""
+}
+
+// One distinct way a topic is subscribed, and by which clients.
+type SubscriptionVariant struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	FilterType    FilterType             `protobuf:"varint,1,opt,name=filter_type,json=filterType,proto3,enum=orbit.admin.v1.FilterType" json:"filter_type,omitempty"`
+	Expression    string                 `protobuf:"bytes,2,opt,name=expression,proto3" json:"expression,omitempty"`
+	ClientIds     []string               `protobuf:"bytes,3,rep,name=client_ids,json=clientIds,proto3" json:"client_ids,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SubscriptionVariant) Reset() {
+	*x = SubscriptionVariant{}
+	mi := &file_admin_proto_msgTypes[59]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SubscriptionVariant) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SubscriptionVariant) ProtoMessage() {}
+
+func (x *SubscriptionVariant) ProtoReflect() protoreflect.Message {
+	mi := &file_admin_proto_msgTypes[59]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SubscriptionVariant.ProtoReflect.Descriptor instead.
+func (*SubscriptionVariant) Descriptor() ([]byte, []int) {
+	return file_admin_proto_rawDescGZIP(), []int{59}
+}
+
+func (x *SubscriptionVariant) GetFilterType() FilterType {
+	if x != nil {
+		return x.FilterType
+	}
+	return FilterType_FILTER_TYPE_UNSPECIFIED
+}
+
+func (x *SubscriptionVariant) GetExpression() string {
+	if x != nil {
+		return x.Expression
+	}
+	return ""
+}
+
+func (x *SubscriptionVariant) GetClientIds() []string {
+	if x != nil {
+		return x.ClientIds
+	}
+	return nil
+}
+
+type TopicSubscription struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Topic string                 `protobuf:"bytes,1,opt,name=topic,proto3" json:"topic,omitempty"`
+	// Sorted by client count, most first.
+	Variants []*SubscriptionVariant `protobuf:"bytes,2,rep,name=variants,proto3" json:"variants,omitempty"`
+	// Every online consumer of the group subscribes to the topic with the
+	// same filter.
+	Consistent    bool `protobuf:"varint,3,opt,name=consistent,proto3" json:"consistent,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TopicSubscription) Reset() {
+	*x = TopicSubscription{}
+	mi := &file_admin_proto_msgTypes[60]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TopicSubscription) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TopicSubscription) ProtoMessage() {}
+
+func (x *TopicSubscription) ProtoReflect() protoreflect.Message {
+	mi := &file_admin_proto_msgTypes[60]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TopicSubscription.ProtoReflect.Descriptor instead.
+func (*TopicSubscription) Descriptor() ([]byte, []int) {
+	return file_admin_proto_rawDescGZIP(), []int{60}
+}
+
+func (x *TopicSubscription) GetTopic() string {
+	if x != nil {
+		return x.Topic
+	}
+	return ""
+}
+
+func (x *TopicSubscription) GetVariants() []*SubscriptionVariant {
+	if x != nil {
+		return x.Variants
+	}
+	return nil
+}
+
+func (x *TopicSubscription) GetConsistent() bool {
+	if x != nil {
+		return x.Consistent
+	}
+	return false
+}
+
+type GetGroupSubscriptionsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Sorted by topic.
+	Subscriptions []*TopicSubscription `protobuf:"bytes,1,rep,name=subscriptions,proto3" json:"subscriptions,omitempty"`
+	// Every topic is consistent.
+	Consistent bool `protobuf:"varint,2,opt,name=consistent,proto3" json:"consistent,omitempty"`
+	// Online consumers of the group.
+	ClientCount   int32 `protobuf:"varint,3,opt,name=client_count,json=clientCount,proto3" json:"client_count,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetGroupSubscriptionsResponse) Reset() {
+	*x = GetGroupSubscriptionsResponse{}
+	mi := &file_admin_proto_msgTypes[61]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetGroupSubscriptionsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetGroupSubscriptionsResponse) ProtoMessage() {}
+
+func (x *GetGroupSubscriptionsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_admin_proto_msgTypes[61]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetGroupSubscriptionsResponse.ProtoReflect.Descriptor instead.
+func (*GetGroupSubscriptionsResponse) Descriptor() ([]byte, []int) {
+	return file_admin_proto_rawDescGZIP(), []int{61}
+}
+
+func (x *GetGroupSubscriptionsResponse) GetSubscriptions() []*TopicSubscription {
+	if x != nil {
+		return x.Subscriptions
+	}
+	return nil
+}
+
+func (x *GetGroupSubscriptionsResponse) GetConsistent() bool {
+	if x != nil {
+		return x.Consistent
+	}
+	return false
+}
+
+func (x *GetGroupSubscriptionsResponse) GetClientCount() int32 {
+	if x != nil {
+		return x.ClientCount
+	}
+	return 0
+}
+
+type GetLagHistoryRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// At most 100 groups; empty: every group (at most 100, by name).
+	Groups        []string `protobuf:"bytes,1,rep,name=groups,proto3" json:"groups,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetLagHistoryRequest) Reset() {
+	*x = GetLagHistoryRequest{}
+	mi := &file_admin_proto_msgTypes[62]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetLagHistoryRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetLagHistoryRequest) ProtoMessage() {}
+
+func (x *GetLagHistoryRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_admin_proto_msgTypes[62]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetLagHistoryRequest.ProtoReflect.Descriptor instead.
+func (*GetLagHistoryRequest) Descriptor() ([]byte, []int) {
+	return file_admin_proto_rawDescGZIP(), []int{62}
+}
+
+func (x *GetLagHistoryRequest) GetGroups() []string {
+	if x != nil {
+		return x.Groups
+	}
+	return nil
+}
+
+type LagPoint struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Time          *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=time,proto3" json:"time,omitempty"`
+	Lag           int64                  `protobuf:"varint,2,opt,name=lag,proto3" json:"lag,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LagPoint) Reset() {
+	*x = LagPoint{}
+	mi := &file_admin_proto_msgTypes[63]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LagPoint) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LagPoint) ProtoMessage() {}
+
+func (x *LagPoint) ProtoReflect() protoreflect.Message {
+	mi := &file_admin_proto_msgTypes[63]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LagPoint.ProtoReflect.Descriptor instead.
+func (*LagPoint) Descriptor() ([]byte, []int) {
+	return file_admin_proto_rawDescGZIP(), []int{63}
+}
+
+func (x *LagPoint) GetTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Time
+	}
+	return nil
+}
+
+func (x *LagPoint) GetLag() int64 {
+	if x != nil {
+		return x.Lag
+	}
+	return 0
+}
+
+type LagSeries struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Group string                 `protobuf:"bytes,1,opt,name=group,proto3" json:"group,omitempty"`
+	// Oldest first.
+	Points        []*LagPoint `protobuf:"bytes,2,rep,name=points,proto3" json:"points,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LagSeries) Reset() {
+	*x = LagSeries{}
+	mi := &file_admin_proto_msgTypes[64]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LagSeries) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LagSeries) ProtoMessage() {}
+
+func (x *LagSeries) ProtoReflect() protoreflect.Message {
+	mi := &file_admin_proto_msgTypes[64]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LagSeries.ProtoReflect.Descriptor instead.
+func (*LagSeries) Descriptor() ([]byte, []int) {
+	return file_admin_proto_rawDescGZIP(), []int{64}
+}
+
+func (x *LagSeries) GetGroup() string {
+	if x != nil {
+		return x.Group
+	}
+	return ""
+}
+
+func (x *LagSeries) GetPoints() []*LagPoint {
+	if x != nil {
+		return x.Points
+	}
+	return nil
+}
+
+type GetLagHistoryResponse struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Series []*LagSeries           `protobuf:"bytes,1,rep,name=series,proto3" json:"series,omitempty"`
+	// Time between samples.
+	Interval      *durationpb.Duration `protobuf:"bytes,2,opt,name=interval,proto3" json:"interval,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetLagHistoryResponse) Reset() {
+	*x = GetLagHistoryResponse{}
+	mi := &file_admin_proto_msgTypes[65]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetLagHistoryResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetLagHistoryResponse) ProtoMessage() {}
+
+func (x *GetLagHistoryResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_admin_proto_msgTypes[65]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetLagHistoryResponse.ProtoReflect.Descriptor instead.
+func (*GetLagHistoryResponse) Descriptor() ([]byte, []int) {
+	return file_admin_proto_rawDescGZIP(), []int{65}
+}
+
+func (x *GetLagHistoryResponse) GetSeries() []*LagSeries {
+	if x != nil {
+		return x.Series
+	}
+	return nil
+}
+
+func (x *GetLagHistoryResponse) GetInterval() *durationpb.Duration {
+	if x != nil {
+		return x.Interval
+	}
+	return nil
+}
+
 var File_admin_proto protoreflect.FileDescriptor
 
 const file_admin_proto_rawDesc = "" +
@@ -4320,7 +5269,7 @@ const file_admin_proto_rawDesc = "" +
 	"\x17DeleteAccessKeyResponse\"\x17\n" +
 	"\x15ListAccessKeysRequest\"G\n" +
 	"\x16ListAccessKeysResponse\x12-\n" +
-	"\x04keys\x18\x01 \x03(\v2\x19.orbit.admin.v1.AccessKeyR\x04keys\"\xe5\x01\n" +
+	"\x04keys\x18\x01 \x03(\v2\x19.orbit.admin.v1.AccessKeyR\x04keys\"\x87\x02\n" +
 	"\x05Topic\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12-\n" +
 	"\x04type\x18\x02 \x01(\x0e2\x19.orbit.admin.v1.TopicTypeR\x04type\x12\x1f\n" +
@@ -4329,19 +5278,26 @@ const file_admin_proto_rawDesc = "" +
 	"\vcreate_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\x12;\n" +
 	"\vupdate_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"updateTime\"x\n" +
+	"updateTime\x12 \n" +
+	"\fmax_send_tps\x18\x06 \x01(\x05R\n" +
+	"maxSendTps\"\x9a\x01\n" +
 	"\x12CreateTopicRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12-\n" +
 	"\x04type\x18\x02 \x01(\x0e2\x19.orbit.admin.v1.TopicTypeR\x04type\x12\x1f\n" +
 	"\vqueue_count\x18\x03 \x01(\x05R\n" +
-	"queueCount\"\x9b\x01\n" +
+	"queueCount\x12 \n" +
+	"\fmax_send_tps\x18\x04 \x01(\x05R\n" +
+	"maxSendTps\"\xd3\x01\n" +
 	"\x12UpdateTopicRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x122\n" +
 	"\x04type\x18\x02 \x01(\x0e2\x19.orbit.admin.v1.TopicTypeH\x00R\x04type\x88\x01\x01\x12$\n" +
 	"\vqueue_count\x18\x03 \x01(\x05H\x01R\n" +
-	"queueCount\x88\x01\x01B\a\n" +
+	"queueCount\x88\x01\x01\x12%\n" +
+	"\fmax_send_tps\x18\x04 \x01(\x05H\x02R\n" +
+	"maxSendTps\x88\x01\x01B\a\n" +
 	"\x05_typeB\x0e\n" +
-	"\f_queue_count\"(\n" +
+	"\f_queue_countB\x0f\n" +
+	"\r_max_send_tps\"(\n" +
 	"\x12DeleteTopicRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\"\x15\n" +
 	"\x13DeleteTopicResponse\"%\n" +
@@ -4353,7 +5309,7 @@ const file_admin_proto_rawDesc = "" +
 	"page_token\x18\x02 \x01(\tR\tpageToken\"k\n" +
 	"\x12ListTopicsResponse\x12-\n" +
 	"\x06topics\x18\x01 \x03(\v2\x15.orbit.admin.v1.TopicR\x06topics\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xd0\x01\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xae\x02\n" +
 	"\x05Group\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
 	"\aorderly\x18\x02 \x01(\bR\aorderly\x12\x1f\n" +
@@ -4362,21 +5318,29 @@ const file_admin_proto_rawDesc = "" +
 	"\vcreate_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\x12;\n" +
 	"\vupdate_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"updateTime\"x\n" +
+	"updateTime\x12&\n" +
+	"\x0fmax_receive_tps\x18\x06 \x01(\x05R\rmaxReceiveTps\x124\n" +
+	"\x16retry_interval_seconds\x18\a \x01(\x05R\x14retryIntervalSeconds\"\xd6\x01\n" +
 	"\x12CreateGroupRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
 	"\aorderly\x18\x02 \x01(\bR\aorderly\x12$\n" +
 	"\vmax_retries\x18\x03 \x01(\x05H\x00R\n" +
-	"maxRetries\x88\x01\x01B\x0e\n" +
-	"\f_max_retries\"\x89\x01\n" +
+	"maxRetries\x88\x01\x01\x12&\n" +
+	"\x0fmax_receive_tps\x18\x04 \x01(\x05R\rmaxReceiveTps\x124\n" +
+	"\x16retry_interval_seconds\x18\x05 \x01(\x05R\x14retryIntervalSecondsB\x0e\n" +
+	"\f_max_retries\"\xa0\x02\n" +
 	"\x12UpdateGroupRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1d\n" +
 	"\aorderly\x18\x02 \x01(\bH\x00R\aorderly\x88\x01\x01\x12$\n" +
 	"\vmax_retries\x18\x03 \x01(\x05H\x01R\n" +
-	"maxRetries\x88\x01\x01B\n" +
+	"maxRetries\x88\x01\x01\x12+\n" +
+	"\x0fmax_receive_tps\x18\x04 \x01(\x05H\x02R\rmaxReceiveTps\x88\x01\x01\x129\n" +
+	"\x16retry_interval_seconds\x18\x05 \x01(\x05H\x03R\x14retryIntervalSeconds\x88\x01\x01B\n" +
 	"\n" +
 	"\b_orderlyB\x0e\n" +
-	"\f_max_retries\"(\n" +
+	"\f_max_retriesB\x12\n" +
+	"\x10_max_receive_tpsB\x19\n" +
+	"\x17_retry_interval_seconds\"(\n" +
 	"\x12DeleteGroupRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\"\x15\n" +
 	"\x13DeleteGroupResponse\"%\n" +
@@ -4614,7 +5578,72 @@ const file_admin_proto_rawDesc = "" +
 	" \x01(\x05R\aqueueId\x12!\n" +
 	"\fqueue_offset\x18\v \x01(\x03R\vqueueOffset\x12\x16\n" +
 	"\x06status\x18\f \x01(\tR\x06status\x12\x16\n" +
-	"\x06detail\x18\r \x01(\tR\x06detail*_\n" +
+	"\x06detail\x18\r \x01(\tR\x06detail\"\x87\x01\n" +
+	"\x12ClientSubscription\x12\x14\n" +
+	"\x05topic\x18\x01 \x01(\tR\x05topic\x12;\n" +
+	"\vfilter_type\x18\x02 \x01(\x0e2\x1a.orbit.admin.v1.FilterTypeR\n" +
+	"filterType\x12\x1e\n" +
+	"\n" +
+	"expression\x18\x03 \x01(\tR\n" +
+	"expression\"\xd6\x03\n" +
+	"\x06Client\x12\x1b\n" +
+	"\tclient_id\x18\x01 \x01(\tR\bclientId\x12.\n" +
+	"\x04kind\x18\x02 \x01(\x0e2\x1a.orbit.admin.v1.ClientKindR\x04kind\x12\x18\n" +
+	"\aaddress\x18\x03 \x01(\tR\aaddress\x12\x1a\n" +
+	"\blanguage\x18\x04 \x01(\tR\blanguage\x12\x18\n" +
+	"\aversion\x18\x05 \x01(\tR\aversion\x12\x1a\n" +
+	"\bhostname\x18\x06 \x01(\tR\bhostname\x12\x14\n" +
+	"\x05group\x18\a \x01(\tR\x05group\x12H\n" +
+	"\rsubscriptions\x18\b \x03(\v2\".orbit.admin.v1.ClientSubscriptionR\rsubscriptions\x12\x16\n" +
+	"\x06topics\x18\t \x03(\tR\x06topics\x12A\n" +
+	"\x0elast_heartbeat\x18\n" +
+	" \x01(\v2\x1a.google.protobuf.TimestampR\rlastHeartbeat\x129\n" +
+	"\n" +
+	"first_seen\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\tfirstSeen\x12\x1d\n" +
+	"\n" +
+	"access_key\x18\f \x01(\tR\taccessKey\"|\n" +
+	"\x12ListClientsRequest\x12\x14\n" +
+	"\x05group\x18\x01 \x01(\tR\x05group\x12\x14\n" +
+	"\x05topic\x18\x02 \x01(\tR\x05topic\x12\x1b\n" +
+	"\tpage_size\x18\x03 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x04 \x01(\tR\tpageToken\"o\n" +
+	"\x13ListClientsResponse\x120\n" +
+	"\aclients\x18\x01 \x03(\v2\x16.orbit.admin.v1.ClientR\aclients\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"4\n" +
+	"\x1cGetGroupSubscriptionsRequest\x12\x14\n" +
+	"\x05group\x18\x01 \x01(\tR\x05group\"\x91\x01\n" +
+	"\x13SubscriptionVariant\x12;\n" +
+	"\vfilter_type\x18\x01 \x01(\x0e2\x1a.orbit.admin.v1.FilterTypeR\n" +
+	"filterType\x12\x1e\n" +
+	"\n" +
+	"expression\x18\x02 \x01(\tR\n" +
+	"expression\x12\x1d\n" +
+	"\n" +
+	"client_ids\x18\x03 \x03(\tR\tclientIds\"\x8a\x01\n" +
+	"\x11TopicSubscription\x12\x14\n" +
+	"\x05topic\x18\x01 \x01(\tR\x05topic\x12?\n" +
+	"\bvariants\x18\x02 \x03(\v2#.orbit.admin.v1.SubscriptionVariantR\bvariants\x12\x1e\n" +
+	"\n" +
+	"consistent\x18\x03 \x01(\bR\n" +
+	"consistent\"\xab\x01\n" +
+	"\x1dGetGroupSubscriptionsResponse\x12G\n" +
+	"\rsubscriptions\x18\x01 \x03(\v2!.orbit.admin.v1.TopicSubscriptionR\rsubscriptions\x12\x1e\n" +
+	"\n" +
+	"consistent\x18\x02 \x01(\bR\n" +
+	"consistent\x12!\n" +
+	"\fclient_count\x18\x03 \x01(\x05R\vclientCount\".\n" +
+	"\x14GetLagHistoryRequest\x12\x16\n" +
+	"\x06groups\x18\x01 \x03(\tR\x06groups\"L\n" +
+	"\bLagPoint\x12.\n" +
+	"\x04time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12\x10\n" +
+	"\x03lag\x18\x02 \x01(\x03R\x03lag\"S\n" +
+	"\tLagSeries\x12\x14\n" +
+	"\x05group\x18\x01 \x01(\tR\x05group\x120\n" +
+	"\x06points\x18\x02 \x03(\v2\x18.orbit.admin.v1.LagPointR\x06points\"\x81\x01\n" +
+	"\x15GetLagHistoryResponse\x121\n" +
+	"\x06series\x18\x01 \x03(\v2\x19.orbit.admin.v1.LagSeriesR\x06series\x125\n" +
+	"\binterval\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\binterval*_\n" +
 	"\fResourceType\x12\x1d\n" +
 	"\x19RESOURCE_TYPE_UNSPECIFIED\x10\x00\x12\x17\n" +
 	"\x13RESOURCE_TYPE_TOPIC\x10\x01\x12\x17\n" +
@@ -4675,7 +5704,19 @@ const file_admin_proto_rawDesc = "" +
 	"\x16CONSUME_STATUS_SUCCESS\x10\x03\x12\x1b\n" +
 	"\x17CONSUME_STATUS_RETRYING\x10\x04\x12\x16\n" +
 	"\x12CONSUME_STATUS_DLQ\x10\x05\x12\x1a\n" +
-	"\x16CONSUME_STATUS_WAITING\x10\x062\xea\r\n" +
+	"\x16CONSUME_STATUS_WAITING\x10\x06*\xa2\x01\n" +
+	"\n" +
+	"ClientKind\x12\x1b\n" +
+	"\x17CLIENT_KIND_UNSPECIFIED\x10\x00\x12\x18\n" +
+	"\x14CLIENT_KIND_PRODUCER\x10\x01\x12\x1d\n" +
+	"\x19CLIENT_KIND_PUSH_CONSUMER\x10\x02\x12\x1f\n" +
+	"\x1bCLIENT_KIND_SIMPLE_CONSUMER\x10\x03\x12\x1d\n" +
+	"\x19CLIENT_KIND_PULL_CONSUMER\x10\x04*S\n" +
+	"\n" +
+	"FilterType\x12\x1b\n" +
+	"\x17FILTER_TYPE_UNSPECIFIED\x10\x00\x12\x13\n" +
+	"\x0fFILTER_TYPE_TAG\x10\x01\x12\x13\n" +
+	"\x0fFILTER_TYPE_SQL\x10\x022\x96\x10\n" +
 	"\x05Admin\x12H\n" +
 	"\vCreateTopic\x12\".orbit.admin.v1.CreateTopicRequest\x1a\x15.orbit.admin.v1.Topic\x12H\n" +
 	"\vUpdateTopic\x12\".orbit.admin.v1.UpdateTopicRequest\x1a\x15.orbit.admin.v1.Topic\x12V\n" +
@@ -4700,7 +5741,10 @@ const file_admin_proto_rawDesc = "" +
 	"\bGetTrace\x12\x1f.orbit.admin.v1.GetTraceRequest\x1a\x15.orbit.admin.v1.Trace\x12N\n" +
 	"\fPutAccessKey\x12#.orbit.admin.v1.PutAccessKeyRequest\x1a\x19.orbit.admin.v1.AccessKey\x12b\n" +
 	"\x0fDeleteAccessKey\x12&.orbit.admin.v1.DeleteAccessKeyRequest\x1a'.orbit.admin.v1.DeleteAccessKeyResponse\x12_\n" +
-	"\x0eListAccessKeys\x12%.orbit.admin.v1.ListAccessKeysRequest\x1a&.orbit.admin.v1.ListAccessKeysResponseB2Z0github.com/orbitmq/orbit/dataplane/admin/adminpbb\x06proto3"
+	"\x0eListAccessKeys\x12%.orbit.admin.v1.ListAccessKeysRequest\x1a&.orbit.admin.v1.ListAccessKeysResponse\x12V\n" +
+	"\vListClients\x12\".orbit.admin.v1.ListClientsRequest\x1a#.orbit.admin.v1.ListClientsResponse\x12t\n" +
+	"\x15GetGroupSubscriptions\x12,.orbit.admin.v1.GetGroupSubscriptionsRequest\x1a-.orbit.admin.v1.GetGroupSubscriptionsResponse\x12\\\n" +
+	"\rGetLagHistory\x12$.orbit.admin.v1.GetLagHistoryRequest\x1a%.orbit.admin.v1.GetLagHistoryResponseB2Z0github.com/orbitmq/orbit/dataplane/admin/adminpbb\x06proto3"
 
 var (
 	file_admin_proto_rawDescOnce sync.Once
@@ -4714,191 +5758,224 @@ func file_admin_proto_rawDescGZIP() []byte {
 	return file_admin_proto_rawDescData
 }
 
-var file_admin_proto_enumTypes = make([]protoimpl.EnumInfo, 11)
-var file_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 55)
+var file_admin_proto_enumTypes = make([]protoimpl.EnumInfo, 13)
+var file_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 67)
 var file_admin_proto_goTypes = []any{
-	(ResourceType)(0),                 // 0: orbit.admin.v1.ResourceType
-	(Action)(0),                       // 1: orbit.admin.v1.Action
-	(Decision)(0),                     // 2: orbit.admin.v1.Decision
-	(TopicType)(0),                    // 3: orbit.admin.v1.TopicType
-	(ResetPosition)(0),                // 4: orbit.admin.v1.ResetPosition
-	(MessageType)(0),                  // 5: orbit.admin.v1.MessageType
-	(MessageState)(0),                 // 6: orbit.admin.v1.MessageState
-	(DeliveryState)(0),                // 7: orbit.admin.v1.DeliveryState
-	(DelayStatus)(0),                  // 8: orbit.admin.v1.DelayStatus
-	(TransactionStatus)(0),            // 9: orbit.admin.v1.TransactionStatus
-	(ConsumeStatus)(0),                // 10: orbit.admin.v1.ConsumeStatus
-	(*Permission)(nil),                // 11: orbit.admin.v1.Permission
-	(*AccessKey)(nil),                 // 12: orbit.admin.v1.AccessKey
-	(*PutAccessKeyRequest)(nil),       // 13: orbit.admin.v1.PutAccessKeyRequest
-	(*DeleteAccessKeyRequest)(nil),    // 14: orbit.admin.v1.DeleteAccessKeyRequest
-	(*DeleteAccessKeyResponse)(nil),   // 15: orbit.admin.v1.DeleteAccessKeyResponse
-	(*ListAccessKeysRequest)(nil),     // 16: orbit.admin.v1.ListAccessKeysRequest
-	(*ListAccessKeysResponse)(nil),    // 17: orbit.admin.v1.ListAccessKeysResponse
-	(*Topic)(nil),                     // 18: orbit.admin.v1.Topic
-	(*CreateTopicRequest)(nil),        // 19: orbit.admin.v1.CreateTopicRequest
-	(*UpdateTopicRequest)(nil),        // 20: orbit.admin.v1.UpdateTopicRequest
-	(*DeleteTopicRequest)(nil),        // 21: orbit.admin.v1.DeleteTopicRequest
-	(*DeleteTopicResponse)(nil),       // 22: orbit.admin.v1.DeleteTopicResponse
-	(*GetTopicRequest)(nil),           // 23: orbit.admin.v1.GetTopicRequest
-	(*ListTopicsRequest)(nil),         // 24: orbit.admin.v1.ListTopicsRequest
-	(*ListTopicsResponse)(nil),        // 25: orbit.admin.v1.ListTopicsResponse
-	(*Group)(nil),                     // 26: orbit.admin.v1.Group
-	(*CreateGroupRequest)(nil),        // 27: orbit.admin.v1.CreateGroupRequest
-	(*UpdateGroupRequest)(nil),        // 28: orbit.admin.v1.UpdateGroupRequest
-	(*DeleteGroupRequest)(nil),        // 29: orbit.admin.v1.DeleteGroupRequest
-	(*DeleteGroupResponse)(nil),       // 30: orbit.admin.v1.DeleteGroupResponse
-	(*GetGroupRequest)(nil),           // 31: orbit.admin.v1.GetGroupRequest
-	(*ListGroupsRequest)(nil),         // 32: orbit.admin.v1.ListGroupsRequest
-	(*ListGroupsResponse)(nil),        // 33: orbit.admin.v1.ListGroupsResponse
-	(*QueueOffset)(nil),               // 34: orbit.admin.v1.QueueOffset
-	(*GetGroupOffsetsRequest)(nil),    // 35: orbit.admin.v1.GetGroupOffsetsRequest
-	(*GetGroupOffsetsResponse)(nil),   // 36: orbit.admin.v1.GetGroupOffsetsResponse
-	(*ResetGroupOffsetRequest)(nil),   // 37: orbit.admin.v1.ResetGroupOffsetRequest
-	(*ResetGroupOffsetResponse)(nil),  // 38: orbit.admin.v1.ResetGroupOffsetResponse
-	(*QueueReset)(nil),                // 39: orbit.admin.v1.QueueReset
-	(*GetTopicStatsRequest)(nil),      // 40: orbit.admin.v1.GetTopicStatsRequest
-	(*QueueRange)(nil),                // 41: orbit.admin.v1.QueueRange
-	(*ResendDeadLettersRequest)(nil),  // 42: orbit.admin.v1.ResendDeadLettersRequest
-	(*ResendResult)(nil),              // 43: orbit.admin.v1.ResendResult
-	(*ResendDeadLettersResponse)(nil), // 44: orbit.admin.v1.ResendDeadLettersResponse
-	(*TopicStats)(nil),                // 45: orbit.admin.v1.TopicStats
-	(*GetNodeStatsRequest)(nil),       // 46: orbit.admin.v1.GetNodeStatsRequest
-	(*StoreStats)(nil),                // 47: orbit.admin.v1.StoreStats
-	(*NodeStats)(nil),                 // 48: orbit.admin.v1.NodeStats
-	(*GroupDelivery)(nil),             // 49: orbit.admin.v1.GroupDelivery
-	(*Message)(nil),                   // 50: orbit.admin.v1.Message
-	(*QueryMessagesRequest)(nil),      // 51: orbit.admin.v1.QueryMessagesRequest
-	(*QueryMessagesResponse)(nil),     // 52: orbit.admin.v1.QueryMessagesResponse
-	(*GetMessageRequest)(nil),         // 53: orbit.admin.v1.GetMessageRequest
-	(*GetTraceRequest)(nil),           // 54: orbit.admin.v1.GetTraceRequest
-	(*Trace)(nil),                     // 55: orbit.admin.v1.Trace
-	(*ProducerInfo)(nil),              // 56: orbit.admin.v1.ProducerInfo
-	(*ProduceRecord)(nil),             // 57: orbit.admin.v1.ProduceRecord
-	(*BrokerInfo)(nil),                // 58: orbit.admin.v1.BrokerInfo
-	(*BrokerOperation)(nil),           // 59: orbit.admin.v1.BrokerOperation
-	(*ConsumerInfo)(nil),              // 60: orbit.admin.v1.ConsumerInfo
-	(*DeadLetterInfo)(nil),            // 61: orbit.admin.v1.DeadLetterInfo
-	(*ConsumeRecord)(nil),             // 62: orbit.admin.v1.ConsumeRecord
-	(*ConsumeOperation)(nil),          // 63: orbit.admin.v1.ConsumeOperation
-	(*TraceEvent)(nil),                // 64: orbit.admin.v1.TraceEvent
-	nil,                               // 65: orbit.admin.v1.Message.PropertiesEntry
-	(*timestamppb.Timestamp)(nil),     // 66: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),       // 67: google.protobuf.Duration
+	(ResourceType)(0),                     // 0: orbit.admin.v1.ResourceType
+	(Action)(0),                           // 1: orbit.admin.v1.Action
+	(Decision)(0),                         // 2: orbit.admin.v1.Decision
+	(TopicType)(0),                        // 3: orbit.admin.v1.TopicType
+	(ResetPosition)(0),                    // 4: orbit.admin.v1.ResetPosition
+	(MessageType)(0),                      // 5: orbit.admin.v1.MessageType
+	(MessageState)(0),                     // 6: orbit.admin.v1.MessageState
+	(DeliveryState)(0),                    // 7: orbit.admin.v1.DeliveryState
+	(DelayStatus)(0),                      // 8: orbit.admin.v1.DelayStatus
+	(TransactionStatus)(0),                // 9: orbit.admin.v1.TransactionStatus
+	(ConsumeStatus)(0),                    // 10: orbit.admin.v1.ConsumeStatus
+	(ClientKind)(0),                       // 11: orbit.admin.v1.ClientKind
+	(FilterType)(0),                       // 12: orbit.admin.v1.FilterType
+	(*Permission)(nil),                    // 13: orbit.admin.v1.Permission
+	(*AccessKey)(nil),                     // 14: orbit.admin.v1.AccessKey
+	(*PutAccessKeyRequest)(nil),           // 15: orbit.admin.v1.PutAccessKeyRequest
+	(*DeleteAccessKeyRequest)(nil),        // 16: orbit.admin.v1.DeleteAccessKeyRequest
+	(*DeleteAccessKeyResponse)(nil),       // 17: orbit.admin.v1.DeleteAccessKeyResponse
+	(*ListAccessKeysRequest)(nil),         // 18: orbit.admin.v1.ListAccessKeysRequest
+	(*ListAccessKeysResponse)(nil),        // 19: orbit.admin.v1.ListAccessKeysResponse
+	(*Topic)(nil),                         // 20: orbit.admin.v1.Topic
+	(*CreateTopicRequest)(nil),            // 21: orbit.admin.v1.CreateTopicRequest
+	(*UpdateTopicRequest)(nil),            // 22: orbit.admin.v1.UpdateTopicRequest
+	(*DeleteTopicRequest)(nil),            // 23: orbit.admin.v1.DeleteTopicRequest
+	(*DeleteTopicResponse)(nil),           // 24: orbit.admin.v1.DeleteTopicResponse
+	(*GetTopicRequest)(nil),               // 25: orbit.admin.v1.GetTopicRequest
+	(*ListTopicsRequest)(nil),             // 26: orbit.admin.v1.ListTopicsRequest
+	(*ListTopicsResponse)(nil),            // 27: orbit.admin.v1.ListTopicsResponse
+	(*Group)(nil),                         // 28: orbit.admin.v1.Group
+	(*CreateGroupRequest)(nil),            // 29: orbit.admin.v1.CreateGroupRequest
+	(*UpdateGroupRequest)(nil),            // 30: orbit.admin.v1.UpdateGroupRequest
+	(*DeleteGroupRequest)(nil),            // 31: orbit.admin.v1.DeleteGroupRequest
+	(*DeleteGroupResponse)(nil),           // 32: orbit.admin.v1.DeleteGroupResponse
+	(*GetGroupRequest)(nil),               // 33: orbit.admin.v1.GetGroupRequest
+	(*ListGroupsRequest)(nil),             // 34: orbit.admin.v1.ListGroupsRequest
+	(*ListGroupsResponse)(nil),            // 35: orbit.admin.v1.ListGroupsResponse
+	(*QueueOffset)(nil),                   // 36: orbit.admin.v1.QueueOffset
+	(*GetGroupOffsetsRequest)(nil),        // 37: orbit.admin.v1.GetGroupOffsetsRequest
+	(*GetGroupOffsetsResponse)(nil),       // 38: orbit.admin.v1.GetGroupOffsetsResponse
+	(*ResetGroupOffsetRequest)(nil),       // 39: orbit.admin.v1.ResetGroupOffsetRequest
+	(*ResetGroupOffsetResponse)(nil),      // 40: orbit.admin.v1.ResetGroupOffsetResponse
+	(*QueueReset)(nil),                    // 41: orbit.admin.v1.QueueReset
+	(*GetTopicStatsRequest)(nil),          // 42: orbit.admin.v1.GetTopicStatsRequest
+	(*QueueRange)(nil),                    // 43: orbit.admin.v1.QueueRange
+	(*ResendDeadLettersRequest)(nil),      // 44: orbit.admin.v1.ResendDeadLettersRequest
+	(*ResendResult)(nil),                  // 45: orbit.admin.v1.ResendResult
+	(*ResendDeadLettersResponse)(nil),     // 46: orbit.admin.v1.ResendDeadLettersResponse
+	(*TopicStats)(nil),                    // 47: orbit.admin.v1.TopicStats
+	(*GetNodeStatsRequest)(nil),           // 48: orbit.admin.v1.GetNodeStatsRequest
+	(*StoreStats)(nil),                    // 49: orbit.admin.v1.StoreStats
+	(*NodeStats)(nil),                     // 50: orbit.admin.v1.NodeStats
+	(*GroupDelivery)(nil),                 // 51: orbit.admin.v1.GroupDelivery
+	(*Message)(nil),                       // 52: orbit.admin.v1.Message
+	(*QueryMessagesRequest)(nil),          // 53: orbit.admin.v1.QueryMessagesRequest
+	(*QueryMessagesResponse)(nil),         // 54: orbit.admin.v1.QueryMessagesResponse
+	(*GetMessageRequest)(nil),             // 55: orbit.admin.v1.GetMessageRequest
+	(*GetTraceRequest)(nil),               // 56: orbit.admin.v1.GetTraceRequest
+	(*Trace)(nil),                         // 57: orbit.admin.v1.Trace
+	(*ProducerInfo)(nil),                  // 58: orbit.admin.v1.ProducerInfo
+	(*ProduceRecord)(nil),                 // 59: orbit.admin.v1.ProduceRecord
+	(*BrokerInfo)(nil),                    // 60: orbit.admin.v1.BrokerInfo
+	(*BrokerOperation)(nil),               // 61: orbit.admin.v1.BrokerOperation
+	(*ConsumerInfo)(nil),                  // 62: orbit.admin.v1.ConsumerInfo
+	(*DeadLetterInfo)(nil),                // 63: orbit.admin.v1.DeadLetterInfo
+	(*ConsumeRecord)(nil),                 // 64: orbit.admin.v1.ConsumeRecord
+	(*ConsumeOperation)(nil),              // 65: orbit.admin.v1.ConsumeOperation
+	(*TraceEvent)(nil),                    // 66: orbit.admin.v1.TraceEvent
+	(*ClientSubscription)(nil),            // 67: orbit.admin.v1.ClientSubscription
+	(*Client)(nil),                        // 68: orbit.admin.v1.Client
+	(*ListClientsRequest)(nil),            // 69: orbit.admin.v1.ListClientsRequest
+	(*ListClientsResponse)(nil),           // 70: orbit.admin.v1.ListClientsResponse
+	(*GetGroupSubscriptionsRequest)(nil),  // 71: orbit.admin.v1.GetGroupSubscriptionsRequest
+	(*SubscriptionVariant)(nil),           // 72: orbit.admin.v1.SubscriptionVariant
+	(*TopicSubscription)(nil),             // 73: orbit.admin.v1.TopicSubscription
+	(*GetGroupSubscriptionsResponse)(nil), // 74: orbit.admin.v1.GetGroupSubscriptionsResponse
+	(*GetLagHistoryRequest)(nil),          // 75: orbit.admin.v1.GetLagHistoryRequest
+	(*LagPoint)(nil),                      // 76: orbit.admin.v1.LagPoint
+	(*LagSeries)(nil),                     // 77: orbit.admin.v1.LagSeries
+	(*GetLagHistoryResponse)(nil),         // 78: orbit.admin.v1.GetLagHistoryResponse
+	nil,                                   // 79: orbit.admin.v1.Message.PropertiesEntry
+	(*timestamppb.Timestamp)(nil),         // 80: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),           // 81: google.protobuf.Duration
 }
 var file_admin_proto_depIdxs = []int32{
-	0,  // 0: orbit.admin.v1.Permission.resource_type:type_name -> orbit.admin.v1.ResourceType
-	1,  // 1: orbit.admin.v1.Permission.actions:type_name -> orbit.admin.v1.Action
-	2,  // 2: orbit.admin.v1.Permission.decision:type_name -> orbit.admin.v1.Decision
-	11, // 3: orbit.admin.v1.AccessKey.permissions:type_name -> orbit.admin.v1.Permission
-	12, // 4: orbit.admin.v1.PutAccessKeyRequest.key:type_name -> orbit.admin.v1.AccessKey
-	12, // 5: orbit.admin.v1.ListAccessKeysResponse.keys:type_name -> orbit.admin.v1.AccessKey
-	3,  // 6: orbit.admin.v1.Topic.type:type_name -> orbit.admin.v1.TopicType
-	66, // 7: orbit.admin.v1.Topic.create_time:type_name -> google.protobuf.Timestamp
-	66, // 8: orbit.admin.v1.Topic.update_time:type_name -> google.protobuf.Timestamp
-	3,  // 9: orbit.admin.v1.CreateTopicRequest.type:type_name -> orbit.admin.v1.TopicType
-	3,  // 10: orbit.admin.v1.UpdateTopicRequest.type:type_name -> orbit.admin.v1.TopicType
-	18, // 11: orbit.admin.v1.ListTopicsResponse.topics:type_name -> orbit.admin.v1.Topic
-	66, // 12: orbit.admin.v1.Group.create_time:type_name -> google.protobuf.Timestamp
-	66, // 13: orbit.admin.v1.Group.update_time:type_name -> google.protobuf.Timestamp
-	26, // 14: orbit.admin.v1.ListGroupsResponse.groups:type_name -> orbit.admin.v1.Group
-	66, // 15: orbit.admin.v1.QueueOffset.oldest_unconsumed_time:type_name -> google.protobuf.Timestamp
-	34, // 16: orbit.admin.v1.GetGroupOffsetsResponse.offsets:type_name -> orbit.admin.v1.QueueOffset
-	4,  // 17: orbit.admin.v1.ResetGroupOffsetRequest.position:type_name -> orbit.admin.v1.ResetPosition
-	66, // 18: orbit.admin.v1.ResetGroupOffsetRequest.timestamp:type_name -> google.protobuf.Timestamp
-	34, // 19: orbit.admin.v1.ResetGroupOffsetResponse.offsets:type_name -> orbit.admin.v1.QueueOffset
-	39, // 20: orbit.admin.v1.ResetGroupOffsetResponse.changes:type_name -> orbit.admin.v1.QueueReset
-	43, // 21: orbit.admin.v1.ResendDeadLettersResponse.results:type_name -> orbit.admin.v1.ResendResult
-	41, // 22: orbit.admin.v1.TopicStats.queues:type_name -> orbit.admin.v1.QueueRange
-	66, // 23: orbit.admin.v1.NodeStats.start_time:type_name -> google.protobuf.Timestamp
-	67, // 24: orbit.admin.v1.NodeStats.uptime:type_name -> google.protobuf.Duration
-	47, // 25: orbit.admin.v1.NodeStats.store:type_name -> orbit.admin.v1.StoreStats
-	7,  // 26: orbit.admin.v1.GroupDelivery.state:type_name -> orbit.admin.v1.DeliveryState
-	66, // 27: orbit.admin.v1.GroupDelivery.invisible_until:type_name -> google.protobuf.Timestamp
-	5,  // 28: orbit.admin.v1.Message.type:type_name -> orbit.admin.v1.MessageType
-	6,  // 29: orbit.admin.v1.Message.state:type_name -> orbit.admin.v1.MessageState
-	65, // 30: orbit.admin.v1.Message.properties:type_name -> orbit.admin.v1.Message.PropertiesEntry
-	66, // 31: orbit.admin.v1.Message.born_time:type_name -> google.protobuf.Timestamp
-	66, // 32: orbit.admin.v1.Message.store_time:type_name -> google.protobuf.Timestamp
-	66, // 33: orbit.admin.v1.Message.delivery_time:type_name -> google.protobuf.Timestamp
-	49, // 34: orbit.admin.v1.Message.deliveries:type_name -> orbit.admin.v1.GroupDelivery
-	66, // 35: orbit.admin.v1.QueryMessagesRequest.start_time:type_name -> google.protobuf.Timestamp
-	66, // 36: orbit.admin.v1.QueryMessagesRequest.end_time:type_name -> google.protobuf.Timestamp
-	50, // 37: orbit.admin.v1.QueryMessagesResponse.messages:type_name -> orbit.admin.v1.Message
-	50, // 38: orbit.admin.v1.Trace.message:type_name -> orbit.admin.v1.Message
-	56, // 39: orbit.admin.v1.Trace.producer:type_name -> orbit.admin.v1.ProducerInfo
-	58, // 40: orbit.admin.v1.Trace.broker:type_name -> orbit.admin.v1.BrokerInfo
-	60, // 41: orbit.admin.v1.Trace.consumers:type_name -> orbit.admin.v1.ConsumerInfo
-	64, // 42: orbit.admin.v1.Trace.events:type_name -> orbit.admin.v1.TraceEvent
-	57, // 43: orbit.admin.v1.ProducerInfo.records:type_name -> orbit.admin.v1.ProduceRecord
-	66, // 44: orbit.admin.v1.ProduceRecord.produce_time:type_name -> google.protobuf.Timestamp
-	66, // 45: orbit.admin.v1.ProduceRecord.arrive_time:type_name -> google.protobuf.Timestamp
-	67, // 46: orbit.admin.v1.ProduceRecord.cost:type_name -> google.protobuf.Duration
-	8,  // 47: orbit.admin.v1.BrokerInfo.delay_status:type_name -> orbit.admin.v1.DelayStatus
-	66, // 48: orbit.admin.v1.BrokerInfo.preset_delay_time:type_name -> google.protobuf.Timestamp
-	9,  // 49: orbit.admin.v1.BrokerInfo.transaction_status:type_name -> orbit.admin.v1.TransactionStatus
-	59, // 50: orbit.admin.v1.BrokerInfo.operations:type_name -> orbit.admin.v1.BrokerOperation
-	66, // 51: orbit.admin.v1.BrokerOperation.time:type_name -> google.protobuf.Timestamp
-	10, // 52: orbit.admin.v1.ConsumerInfo.status:type_name -> orbit.admin.v1.ConsumeStatus
-	61, // 53: orbit.admin.v1.ConsumerInfo.dead_letter:type_name -> orbit.admin.v1.DeadLetterInfo
-	62, // 54: orbit.admin.v1.ConsumerInfo.records:type_name -> orbit.admin.v1.ConsumeRecord
-	66, // 55: orbit.admin.v1.DeadLetterInfo.time:type_name -> google.protobuf.Timestamp
-	66, // 56: orbit.admin.v1.ConsumeRecord.deliver_time:type_name -> google.protobuf.Timestamp
-	66, // 57: orbit.admin.v1.ConsumeRecord.invisible_until:type_name -> google.protobuf.Timestamp
-	63, // 58: orbit.admin.v1.ConsumeRecord.operations:type_name -> orbit.admin.v1.ConsumeOperation
-	66, // 59: orbit.admin.v1.ConsumeOperation.time:type_name -> google.protobuf.Timestamp
-	66, // 60: orbit.admin.v1.ConsumeOperation.invisible_until:type_name -> google.protobuf.Timestamp
-	66, // 61: orbit.admin.v1.TraceEvent.time:type_name -> google.protobuf.Timestamp
-	66, // 62: orbit.admin.v1.TraceEvent.invisible_until:type_name -> google.protobuf.Timestamp
-	66, // 63: orbit.admin.v1.TraceEvent.deliver_at:type_name -> google.protobuf.Timestamp
-	67, // 64: orbit.admin.v1.TraceEvent.cost:type_name -> google.protobuf.Duration
-	19, // 65: orbit.admin.v1.Admin.CreateTopic:input_type -> orbit.admin.v1.CreateTopicRequest
-	20, // 66: orbit.admin.v1.Admin.UpdateTopic:input_type -> orbit.admin.v1.UpdateTopicRequest
-	21, // 67: orbit.admin.v1.Admin.DeleteTopic:input_type -> orbit.admin.v1.DeleteTopicRequest
-	23, // 68: orbit.admin.v1.Admin.GetTopic:input_type -> orbit.admin.v1.GetTopicRequest
-	24, // 69: orbit.admin.v1.Admin.ListTopics:input_type -> orbit.admin.v1.ListTopicsRequest
-	27, // 70: orbit.admin.v1.Admin.CreateGroup:input_type -> orbit.admin.v1.CreateGroupRequest
-	28, // 71: orbit.admin.v1.Admin.UpdateGroup:input_type -> orbit.admin.v1.UpdateGroupRequest
-	29, // 72: orbit.admin.v1.Admin.DeleteGroup:input_type -> orbit.admin.v1.DeleteGroupRequest
-	31, // 73: orbit.admin.v1.Admin.GetGroup:input_type -> orbit.admin.v1.GetGroupRequest
-	32, // 74: orbit.admin.v1.Admin.ListGroups:input_type -> orbit.admin.v1.ListGroupsRequest
-	35, // 75: orbit.admin.v1.Admin.GetGroupOffsets:input_type -> orbit.admin.v1.GetGroupOffsetsRequest
-	37, // 76: orbit.admin.v1.Admin.ResetGroupOffset:input_type -> orbit.admin.v1.ResetGroupOffsetRequest
-	40, // 77: orbit.admin.v1.Admin.GetTopicStats:input_type -> orbit.admin.v1.GetTopicStatsRequest
-	42, // 78: orbit.admin.v1.Admin.ResendDeadLetters:input_type -> orbit.admin.v1.ResendDeadLettersRequest
-	46, // 79: orbit.admin.v1.Admin.GetNodeStats:input_type -> orbit.admin.v1.GetNodeStatsRequest
-	51, // 80: orbit.admin.v1.Admin.QueryMessages:input_type -> orbit.admin.v1.QueryMessagesRequest
-	53, // 81: orbit.admin.v1.Admin.GetMessage:input_type -> orbit.admin.v1.GetMessageRequest
-	54, // 82: orbit.admin.v1.Admin.GetTrace:input_type -> orbit.admin.v1.GetTraceRequest
-	13, // 83: orbit.admin.v1.Admin.PutAccessKey:input_type -> orbit.admin.v1.PutAccessKeyRequest
-	14, // 84: orbit.admin.v1.Admin.DeleteAccessKey:input_type -> orbit.admin.v1.DeleteAccessKeyRequest
-	16, // 85: orbit.admin.v1.Admin.ListAccessKeys:input_type -> orbit.admin.v1.ListAccessKeysRequest
-	18, // 86: orbit.admin.v1.Admin.CreateTopic:output_type -> orbit.admin.v1.Topic
-	18, // 87: orbit.admin.v1.Admin.UpdateTopic:output_type -> orbit.admin.v1.Topic
-	22, // 88: orbit.admin.v1.Admin.DeleteTopic:output_type -> orbit.admin.v1.DeleteTopicResponse
-	18, // 89: orbit.admin.v1.Admin.GetTopic:output_type -> orbit.admin.v1.Topic
-	25, // 90: orbit.admin.v1.Admin.ListTopics:output_type -> orbit.admin.v1.ListTopicsResponse
-	26, // 91: orbit.admin.v1.Admin.CreateGroup:output_type -> orbit.admin.v1.Group
-	26, // 92: orbit.admin.v1.Admin.UpdateGroup:output_type -> orbit.admin.v1.Group
-	30, // 93: orbit.admin.v1.Admin.DeleteGroup:output_type -> orbit.admin.v1.DeleteGroupResponse
-	26, // 94: orbit.admin.v1.Admin.GetGroup:output_type -> orbit.admin.v1.Group
-	33, // 95: orbit.admin.v1.Admin.ListGroups:output_type -> orbit.admin.v1.ListGroupsResponse
-	36, // 96: orbit.admin.v1.Admin.GetGroupOffsets:output_type -> orbit.admin.v1.GetGroupOffsetsResponse
-	38, // 97: orbit.admin.v1.Admin.ResetGroupOffset:output_type -> orbit.admin.v1.ResetGroupOffsetResponse
-	45, // 98: orbit.admin.v1.Admin.GetTopicStats:output_type -> orbit.admin.v1.TopicStats
-	44, // 99: orbit.admin.v1.Admin.ResendDeadLetters:output_type -> orbit.admin.v1.ResendDeadLettersResponse
-	48, // 100: orbit.admin.v1.Admin.GetNodeStats:output_type -> orbit.admin.v1.NodeStats
-	52, // 101: orbit.admin.v1.Admin.QueryMessages:output_type -> orbit.admin.v1.QueryMessagesResponse
-	50, // 102: orbit.admin.v1.Admin.GetMessage:output_type -> orbit.admin.v1.Message
-	55, // 103: orbit.admin.v1.Admin.GetTrace:output_type -> orbit.admin.v1.Trace
-	12, // 104: orbit.admin.v1.Admin.PutAccessKey:output_type -> orbit.admin.v1.AccessKey
-	15, // 105: orbit.admin.v1.Admin.DeleteAccessKey:output_type -> orbit.admin.v1.DeleteAccessKeyResponse
-	17, // 106: orbit.admin.v1.Admin.ListAccessKeys:output_type -> orbit.admin.v1.ListAccessKeysResponse
-	86, // [86:107] is the sub-list for method output_type
-	65, // [65:86] is the sub-list for method input_type
-	65, // [65:65] is the sub-list for extension type_name
-	65, // [65:65] is the sub-list for extension extendee
-	0,  // [0:65] is the sub-list for field type_name
+	0,   // 0: orbit.admin.v1.Permission.resource_type:type_name -> orbit.admin.v1.ResourceType
+	1,   // 1: orbit.admin.v1.Permission.actions:type_name -> orbit.admin.v1.Action
+	2,   // 2: orbit.admin.v1.Permission.decision:type_name -> orbit.admin.v1.Decision
+	13,  // 3: orbit.admin.v1.AccessKey.permissions:type_name -> orbit.admin.v1.Permission
+	14,  // 4: orbit.admin.v1.PutAccessKeyRequest.key:type_name -> orbit.admin.v1.AccessKey
+	14,  // 5: orbit.admin.v1.ListAccessKeysResponse.keys:type_name -> orbit.admin.v1.AccessKey
+	3,   // 6: orbit.admin.v1.Topic.type:type_name -> orbit.admin.v1.TopicType
+	80,  // 7: orbit.admin.v1.Topic.create_time:type_name -> google.protobuf.Timestamp
+	80,  // 8: orbit.admin.v1.Topic.update_time:type_name -> google.protobuf.Timestamp
+	3,   // 9: orbit.admin.v1.CreateTopicRequest.type:type_name -> orbit.admin.v1.TopicType
+	3,   // 10: orbit.admin.v1.UpdateTopicRequest.type:type_name -> orbit.admin.v1.TopicType
+	20,  // 11: orbit.admin.v1.ListTopicsResponse.topics:type_name -> orbit.admin.v1.Topic
+	80,  // 12: orbit.admin.v1.Group.create_time:type_name -> google.protobuf.Timestamp
+	80,  // 13: orbit.admin.v1.Group.update_time:type_name -> google.protobuf.Timestamp
+	28,  // 14: orbit.admin.v1.ListGroupsResponse.groups:type_name -> orbit.admin.v1.Group
+	80,  // 15: orbit.admin.v1.QueueOffset.oldest_unconsumed_time:type_name -> google.protobuf.Timestamp
+	36,  // 16: orbit.admin.v1.GetGroupOffsetsResponse.offsets:type_name -> orbit.admin.v1.QueueOffset
+	4,   // 17: orbit.admin.v1.ResetGroupOffsetRequest.position:type_name -> orbit.admin.v1.ResetPosition
+	80,  // 18: orbit.admin.v1.ResetGroupOffsetRequest.timestamp:type_name -> google.protobuf.Timestamp
+	36,  // 19: orbit.admin.v1.ResetGroupOffsetResponse.offsets:type_name -> orbit.admin.v1.QueueOffset
+	41,  // 20: orbit.admin.v1.ResetGroupOffsetResponse.changes:type_name -> orbit.admin.v1.QueueReset
+	45,  // 21: orbit.admin.v1.ResendDeadLettersResponse.results:type_name -> orbit.admin.v1.ResendResult
+	43,  // 22: orbit.admin.v1.TopicStats.queues:type_name -> orbit.admin.v1.QueueRange
+	80,  // 23: orbit.admin.v1.NodeStats.start_time:type_name -> google.protobuf.Timestamp
+	81,  // 24: orbit.admin.v1.NodeStats.uptime:type_name -> google.protobuf.Duration
+	49,  // 25: orbit.admin.v1.NodeStats.store:type_name -> orbit.admin.v1.StoreStats
+	7,   // 26: orbit.admin.v1.GroupDelivery.state:type_name -> orbit.admin.v1.DeliveryState
+	80,  // 27: orbit.admin.v1.GroupDelivery.invisible_until:type_name -> google.protobuf.Timestamp
+	5,   // 28: orbit.admin.v1.Message.type:type_name -> orbit.admin.v1.MessageType
+	6,   // 29: orbit.admin.v1.Message.state:type_name -> orbit.admin.v1.MessageState
+	79,  // 30: orbit.admin.v1.Message.properties:type_name -> orbit.admin.v1.Message.PropertiesEntry
+	80,  // 31: orbit.admin.v1.Message.born_time:type_name -> google.protobuf.Timestamp
+	80,  // 32: orbit.admin.v1.Message.store_time:type_name -> google.protobuf.Timestamp
+	80,  // 33: orbit.admin.v1.Message.delivery_time:type_name -> google.protobuf.Timestamp
+	51,  // 34: orbit.admin.v1.Message.deliveries:type_name -> orbit.admin.v1.GroupDelivery
+	80,  // 35: orbit.admin.v1.QueryMessagesRequest.start_time:type_name -> google.protobuf.Timestamp
+	80,  // 36: orbit.admin.v1.QueryMessagesRequest.end_time:type_name -> google.protobuf.Timestamp
+	52,  // 37: orbit.admin.v1.QueryMessagesResponse.messages:type_name -> orbit.admin.v1.Message
+	52,  // 38: orbit.admin.v1.Trace.message:type_name -> orbit.admin.v1.Message
+	58,  // 39: orbit.admin.v1.Trace.producer:type_name -> orbit.admin.v1.ProducerInfo
+	60,  // 40: orbit.admin.v1.Trace.broker:type_name -> orbit.admin.v1.BrokerInfo
+	62,  // 41: orbit.admin.v1.Trace.consumers:type_name -> orbit.admin.v1.ConsumerInfo
+	66,  // 42: orbit.admin.v1.Trace.events:type_name -> orbit.admin.v1.TraceEvent
+	59,  // 43: orbit.admin.v1.ProducerInfo.records:type_name -> orbit.admin.v1.ProduceRecord
+	80,  // 44: orbit.admin.v1.ProduceRecord.produce_time:type_name -> google.protobuf.Timestamp
+	80,  // 45: orbit.admin.v1.ProduceRecord.arrive_time:type_name -> google.protobuf.Timestamp
+	81,  // 46: orbit.admin.v1.ProduceRecord.cost:type_name -> google.protobuf.Duration
+	8,   // 47: orbit.admin.v1.BrokerInfo.delay_status:type_name -> orbit.admin.v1.DelayStatus
+	80,  // 48: orbit.admin.v1.BrokerInfo.preset_delay_time:type_name -> google.protobuf.Timestamp
+	9,   // 49: orbit.admin.v1.BrokerInfo.transaction_status:type_name -> orbit.admin.v1.TransactionStatus
+	61,  // 50: orbit.admin.v1.BrokerInfo.operations:type_name -> orbit.admin.v1.BrokerOperation
+	80,  // 51: orbit.admin.v1.BrokerOperation.time:type_name -> google.protobuf.Timestamp
+	10,  // 52: orbit.admin.v1.ConsumerInfo.status:type_name -> orbit.admin.v1.ConsumeStatus
+	63,  // 53: orbit.admin.v1.ConsumerInfo.dead_letter:type_name -> orbit.admin.v1.DeadLetterInfo
+	64,  // 54: orbit.admin.v1.ConsumerInfo.records:type_name -> orbit.admin.v1.ConsumeRecord
+	80,  // 55: orbit.admin.v1.DeadLetterInfo.time:type_name -> google.protobuf.Timestamp
+	80,  // 56: orbit.admin.v1.ConsumeRecord.deliver_time:type_name -> google.protobuf.Timestamp
+	80,  // 57: orbit.admin.v1.ConsumeRecord.invisible_until:type_name -> google.protobuf.Timestamp
+	65,  // 58: orbit.admin.v1.ConsumeRecord.operations:type_name -> orbit.admin.v1.ConsumeOperation
+	80,  // 59: orbit.admin.v1.ConsumeOperation.time:type_name -> google.protobuf.Timestamp
+	80,  // 60: orbit.admin.v1.ConsumeOperation.invisible_until:type_name -> google.protobuf.Timestamp
+	80,  // 61: orbit.admin.v1.TraceEvent.time:type_name -> google.protobuf.Timestamp
+	80,  // 62: orbit.admin.v1.TraceEvent.invisible_until:type_name -> google.protobuf.Timestamp
+	80,  // 63: orbit.admin.v1.TraceEvent.deliver_at:type_name -> google.protobuf.Timestamp
+	81,  // 64: orbit.admin.v1.TraceEvent.cost:type_name -> google.protobuf.Duration
+	12,  // 65: orbit.admin.v1.ClientSubscription.filter_type:type_name -> orbit.admin.v1.FilterType
+	11,  // 66: orbit.admin.v1.Client.kind:type_name -> orbit.admin.v1.ClientKind
+	67,  // 67: orbit.admin.v1.Client.subscriptions:type_name -> orbit.admin.v1.ClientSubscription
+	80,  // 68: orbit.admin.v1.Client.last_heartbeat:type_name -> google.protobuf.Timestamp
+	80,  // 69: orbit.admin.v1.Client.first_seen:type_name -> google.protobuf.Timestamp
+	68,  // 70: orbit.admin.v1.ListClientsResponse.clients:type_name -> orbit.admin.v1.Client
+	12,  // 71: orbit.admin.v1.SubscriptionVariant.filter_type:type_name -> orbit.admin.v1.FilterType
+	72,  // 72: orbit.admin.v1.TopicSubscription.variants:type_name -> orbit.admin.v1.SubscriptionVariant
+	73,  // 73: orbit.admin.v1.GetGroupSubscriptionsResponse.subscriptions:type_name -> orbit.admin.v1.TopicSubscription
+	80,  // 74: orbit.admin.v1.LagPoint.time:type_name -> google.protobuf.Timestamp
+	76,  // 75: orbit.admin.v1.LagSeries.points:type_name -> orbit.admin.v1.LagPoint
+	77,  // 76: orbit.admin.v1.GetLagHistoryResponse.series:type_name -> orbit.admin.v1.LagSeries
+	81,  // 77: orbit.admin.v1.GetLagHistoryResponse.interval:type_name -> google.protobuf.Duration
+	21,  // 78: orbit.admin.v1.Admin.CreateTopic:input_type -> orbit.admin.v1.CreateTopicRequest
+	22,  // 79: orbit.admin.v1.Admin.UpdateTopic:input_type -> orbit.admin.v1.UpdateTopicRequest
+	23,  // 80: orbit.admin.v1.Admin.DeleteTopic:input_type -> orbit.admin.v1.DeleteTopicRequest
+	25,  // 81: orbit.admin.v1.Admin.GetTopic:input_type -> orbit.admin.v1.GetTopicRequest
+	26,  // 82: orbit.admin.v1.Admin.ListTopics:input_type -> orbit.admin.v1.ListTopicsRequest
+	29,  // 83: orbit.admin.v1.Admin.CreateGroup:input_type -> orbit.admin.v1.CreateGroupRequest
+	30,  // 84: orbit.admin.v1.Admin.UpdateGroup:input_type -> orbit.admin.v1.UpdateGroupRequest
+	31,  // 85: orbit.admin.v1.Admin.DeleteGroup:input_type -> orbit.admin.v1.DeleteGroupRequest
+	33,  // 86: orbit.admin.v1.Admin.GetGroup:input_type -> orbit.admin.v1.GetGroupRequest
+	34,  // 87: orbit.admin.v1.Admin.ListGroups:input_type -> orbit.admin.v1.ListGroupsRequest
+	37,  // 88: orbit.admin.v1.Admin.GetGroupOffsets:input_type -> orbit.admin.v1.GetGroupOffsetsRequest
+	39,  // 89: orbit.admin.v1.Admin.ResetGroupOffset:input_type -> orbit.admin.v1.ResetGroupOffsetRequest
+	42,  // 90: orbit.admin.v1.Admin.GetTopicStats:input_type -> orbit.admin.v1.GetTopicStatsRequest
+	44,  // 91: orbit.admin.v1.Admin.ResendDeadLetters:input_type -> orbit.admin.v1.ResendDeadLettersRequest
+	48,  // 92: orbit.admin.v1.Admin.GetNodeStats:input_type -> orbit.admin.v1.GetNodeStatsRequest
+	53,  // 93: orbit.admin.v1.Admin.QueryMessages:input_type -> orbit.admin.v1.QueryMessagesRequest
+	55,  // 94: orbit.admin.v1.Admin.GetMessage:input_type -> orbit.admin.v1.GetMessageRequest
+	56,  // 95: orbit.admin.v1.Admin.GetTrace:input_type -> orbit.admin.v1.GetTraceRequest
+	15,  // 96: orbit.admin.v1.Admin.PutAccessKey:input_type -> orbit.admin.v1.PutAccessKeyRequest
+	16,  // 97: orbit.admin.v1.Admin.DeleteAccessKey:input_type -> orbit.admin.v1.DeleteAccessKeyRequest
+	18,  // 98: orbit.admin.v1.Admin.ListAccessKeys:input_type -> orbit.admin.v1.ListAccessKeysRequest
+	69,  // 99: orbit.admin.v1.Admin.ListClients:input_type -> orbit.admin.v1.ListClientsRequest
+	71,  // 100: orbit.admin.v1.Admin.GetGroupSubscriptions:input_type -> orbit.admin.v1.GetGroupSubscriptionsRequest
+	75,  // 101: orbit.admin.v1.Admin.GetLagHistory:input_type -> orbit.admin.v1.GetLagHistoryRequest
+	20,  // 102: orbit.admin.v1.Admin.CreateTopic:output_type -> orbit.admin.v1.Topic
+	20,  // 103: orbit.admin.v1.Admin.UpdateTopic:output_type -> orbit.admin.v1.Topic
+	24,  // 104: orbit.admin.v1.Admin.DeleteTopic:output_type -> orbit.admin.v1.DeleteTopicResponse
+	20,  // 105: orbit.admin.v1.Admin.GetTopic:output_type -> orbit.admin.v1.Topic
+	27,  // 106: orbit.admin.v1.Admin.ListTopics:output_type -> orbit.admin.v1.ListTopicsResponse
+	28,  // 107: orbit.admin.v1.Admin.CreateGroup:output_type -> orbit.admin.v1.Group
+	28,  // 108: orbit.admin.v1.Admin.UpdateGroup:output_type -> orbit.admin.v1.Group
+	32,  // 109: orbit.admin.v1.Admin.DeleteGroup:output_type -> orbit.admin.v1.DeleteGroupResponse
+	28,  // 110: orbit.admin.v1.Admin.GetGroup:output_type -> orbit.admin.v1.Group
+	35,  // 111: orbit.admin.v1.Admin.ListGroups:output_type -> orbit.admin.v1.ListGroupsResponse
+	38,  // 112: orbit.admin.v1.Admin.GetGroupOffsets:output_type -> orbit.admin.v1.GetGroupOffsetsResponse
+	40,  // 113: orbit.admin.v1.Admin.ResetGroupOffset:output_type -> orbit.admin.v1.ResetGroupOffsetResponse
+	47,  // 114: orbit.admin.v1.Admin.GetTopicStats:output_type -> orbit.admin.v1.TopicStats
+	46,  // 115: orbit.admin.v1.Admin.ResendDeadLetters:output_type -> orbit.admin.v1.ResendDeadLettersResponse
+	50,  // 116: orbit.admin.v1.Admin.GetNodeStats:output_type -> orbit.admin.v1.NodeStats
+	54,  // 117: orbit.admin.v1.Admin.QueryMessages:output_type -> orbit.admin.v1.QueryMessagesResponse
+	52,  // 118: orbit.admin.v1.Admin.GetMessage:output_type -> orbit.admin.v1.Message
+	57,  // 119: orbit.admin.v1.Admin.GetTrace:output_type -> orbit.admin.v1.Trace
+	14,  // 120: orbit.admin.v1.Admin.PutAccessKey:output_type -> orbit.admin.v1.AccessKey
+	17,  // 121: orbit.admin.v1.Admin.DeleteAccessKey:output_type -> orbit.admin.v1.DeleteAccessKeyResponse
+	19,  // 122: orbit.admin.v1.Admin.ListAccessKeys:output_type -> orbit.admin.v1.ListAccessKeysResponse
+	70,  // 123: orbit.admin.v1.Admin.ListClients:output_type -> orbit.admin.v1.ListClientsResponse
+	74,  // 124: orbit.admin.v1.Admin.GetGroupSubscriptions:output_type -> orbit.admin.v1.GetGroupSubscriptionsResponse
+	78,  // 125: orbit.admin.v1.Admin.GetLagHistory:output_type -> orbit.admin.v1.GetLagHistoryResponse
+	102, // [102:126] is the sub-list for method output_type
+	78,  // [78:102] is the sub-list for method input_type
+	78,  // [78:78] is the sub-list for extension type_name
+	78,  // [78:78] is the sub-list for extension extendee
+	0,   // [0:78] is the sub-list for field type_name
 }
 
 func init() { file_admin_proto_init() }
@@ -4918,8 +5995,8 @@ func file_admin_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_admin_proto_rawDesc), len(file_admin_proto_rawDesc)),
-			NumEnums:      11,
-			NumMessages:   55,
+			NumEnums:      13,
+			NumMessages:   67,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

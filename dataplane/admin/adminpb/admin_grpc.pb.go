@@ -33,27 +33,30 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	Admin_CreateTopic_FullMethodName       = "/orbit.admin.v1.Admin/CreateTopic"
-	Admin_UpdateTopic_FullMethodName       = "/orbit.admin.v1.Admin/UpdateTopic"
-	Admin_DeleteTopic_FullMethodName       = "/orbit.admin.v1.Admin/DeleteTopic"
-	Admin_GetTopic_FullMethodName          = "/orbit.admin.v1.Admin/GetTopic"
-	Admin_ListTopics_FullMethodName        = "/orbit.admin.v1.Admin/ListTopics"
-	Admin_CreateGroup_FullMethodName       = "/orbit.admin.v1.Admin/CreateGroup"
-	Admin_UpdateGroup_FullMethodName       = "/orbit.admin.v1.Admin/UpdateGroup"
-	Admin_DeleteGroup_FullMethodName       = "/orbit.admin.v1.Admin/DeleteGroup"
-	Admin_GetGroup_FullMethodName          = "/orbit.admin.v1.Admin/GetGroup"
-	Admin_ListGroups_FullMethodName        = "/orbit.admin.v1.Admin/ListGroups"
-	Admin_GetGroupOffsets_FullMethodName   = "/orbit.admin.v1.Admin/GetGroupOffsets"
-	Admin_ResetGroupOffset_FullMethodName  = "/orbit.admin.v1.Admin/ResetGroupOffset"
-	Admin_GetTopicStats_FullMethodName     = "/orbit.admin.v1.Admin/GetTopicStats"
-	Admin_ResendDeadLetters_FullMethodName = "/orbit.admin.v1.Admin/ResendDeadLetters"
-	Admin_GetNodeStats_FullMethodName      = "/orbit.admin.v1.Admin/GetNodeStats"
-	Admin_QueryMessages_FullMethodName     = "/orbit.admin.v1.Admin/QueryMessages"
-	Admin_GetMessage_FullMethodName        = "/orbit.admin.v1.Admin/GetMessage"
-	Admin_GetTrace_FullMethodName          = "/orbit.admin.v1.Admin/GetTrace"
-	Admin_PutAccessKey_FullMethodName      = "/orbit.admin.v1.Admin/PutAccessKey"
-	Admin_DeleteAccessKey_FullMethodName   = "/orbit.admin.v1.Admin/DeleteAccessKey"
-	Admin_ListAccessKeys_FullMethodName    = "/orbit.admin.v1.Admin/ListAccessKeys"
+	Admin_CreateTopic_FullMethodName           = "/orbit.admin.v1.Admin/CreateTopic"
+	Admin_UpdateTopic_FullMethodName           = "/orbit.admin.v1.Admin/UpdateTopic"
+	Admin_DeleteTopic_FullMethodName           = "/orbit.admin.v1.Admin/DeleteTopic"
+	Admin_GetTopic_FullMethodName              = "/orbit.admin.v1.Admin/GetTopic"
+	Admin_ListTopics_FullMethodName            = "/orbit.admin.v1.Admin/ListTopics"
+	Admin_CreateGroup_FullMethodName           = "/orbit.admin.v1.Admin/CreateGroup"
+	Admin_UpdateGroup_FullMethodName           = "/orbit.admin.v1.Admin/UpdateGroup"
+	Admin_DeleteGroup_FullMethodName           = "/orbit.admin.v1.Admin/DeleteGroup"
+	Admin_GetGroup_FullMethodName              = "/orbit.admin.v1.Admin/GetGroup"
+	Admin_ListGroups_FullMethodName            = "/orbit.admin.v1.Admin/ListGroups"
+	Admin_GetGroupOffsets_FullMethodName       = "/orbit.admin.v1.Admin/GetGroupOffsets"
+	Admin_ResetGroupOffset_FullMethodName      = "/orbit.admin.v1.Admin/ResetGroupOffset"
+	Admin_GetTopicStats_FullMethodName         = "/orbit.admin.v1.Admin/GetTopicStats"
+	Admin_ResendDeadLetters_FullMethodName     = "/orbit.admin.v1.Admin/ResendDeadLetters"
+	Admin_GetNodeStats_FullMethodName          = "/orbit.admin.v1.Admin/GetNodeStats"
+	Admin_QueryMessages_FullMethodName         = "/orbit.admin.v1.Admin/QueryMessages"
+	Admin_GetMessage_FullMethodName            = "/orbit.admin.v1.Admin/GetMessage"
+	Admin_GetTrace_FullMethodName              = "/orbit.admin.v1.Admin/GetTrace"
+	Admin_PutAccessKey_FullMethodName          = "/orbit.admin.v1.Admin/PutAccessKey"
+	Admin_DeleteAccessKey_FullMethodName       = "/orbit.admin.v1.Admin/DeleteAccessKey"
+	Admin_ListAccessKeys_FullMethodName        = "/orbit.admin.v1.Admin/ListAccessKeys"
+	Admin_ListClients_FullMethodName           = "/orbit.admin.v1.Admin/ListClients"
+	Admin_GetGroupSubscriptions_FullMethodName = "/orbit.admin.v1.Admin/GetGroupSubscriptions"
+	Admin_GetLagHistory_FullMethodName         = "/orbit.admin.v1.Admin/GetLagHistory"
 )
 
 // AdminClient is the client API for Admin service.
@@ -102,6 +105,16 @@ type AdminClient interface {
 	DeleteAccessKey(ctx context.Context, in *DeleteAccessKeyRequest, opts ...grpc.CallOption) (*DeleteAccessKeyResponse, error)
 	// Every access key, without secrets, sorted by access key.
 	ListAccessKeys(ctx context.Context, in *ListAccessKeysRequest, opts ...grpc.CallOption) (*ListAccessKeysResponse, error)
+	// The clients connected to this node's proxy (online: a heartbeat or
+	// any request within the client timeout), optionally only those of one
+	// consumer group or one topic.
+	ListClients(ctx context.Context, in *ListClientsRequest, opts ...grpc.CallOption) (*ListClientsResponse, error)
+	// What the online consumers of a group subscribe to, per topic, and
+	// whether they agree.
+	GetGroupSubscriptions(ctx context.Context, in *GetGroupSubscriptionsRequest, opts ...grpc.CallOption) (*GetGroupSubscriptionsResponse, error)
+	// Recent samples of groups' total lag, oldest first, kept in memory by
+	// the node (lost on restart).
+	GetLagHistory(ctx context.Context, in *GetLagHistoryRequest, opts ...grpc.CallOption) (*GetLagHistoryResponse, error)
 }
 
 type adminClient struct {
@@ -322,6 +335,36 @@ func (c *adminClient) ListAccessKeys(ctx context.Context, in *ListAccessKeysRequ
 	return out, nil
 }
 
+func (c *adminClient) ListClients(ctx context.Context, in *ListClientsRequest, opts ...grpc.CallOption) (*ListClientsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListClientsResponse)
+	err := c.cc.Invoke(ctx, Admin_ListClients_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *adminClient) GetGroupSubscriptions(ctx context.Context, in *GetGroupSubscriptionsRequest, opts ...grpc.CallOption) (*GetGroupSubscriptionsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetGroupSubscriptionsResponse)
+	err := c.cc.Invoke(ctx, Admin_GetGroupSubscriptions_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *adminClient) GetLagHistory(ctx context.Context, in *GetLagHistoryRequest, opts ...grpc.CallOption) (*GetLagHistoryResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetLagHistoryResponse)
+	err := c.cc.Invoke(ctx, Admin_GetLagHistory_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // AdminServer is the server API for Admin service.
 // All implementations must embed UnimplementedAdminServer
 // for forward compatibility.
@@ -368,6 +411,16 @@ type AdminServer interface {
 	DeleteAccessKey(context.Context, *DeleteAccessKeyRequest) (*DeleteAccessKeyResponse, error)
 	// Every access key, without secrets, sorted by access key.
 	ListAccessKeys(context.Context, *ListAccessKeysRequest) (*ListAccessKeysResponse, error)
+	// The clients connected to this node's proxy (online: a heartbeat or
+	// any request within the client timeout), optionally only those of one
+	// consumer group or one topic.
+	ListClients(context.Context, *ListClientsRequest) (*ListClientsResponse, error)
+	// What the online consumers of a group subscribe to, per topic, and
+	// whether they agree.
+	GetGroupSubscriptions(context.Context, *GetGroupSubscriptionsRequest) (*GetGroupSubscriptionsResponse, error)
+	// Recent samples of groups' total lag, oldest first, kept in memory by
+	// the node (lost on restart).
+	GetLagHistory(context.Context, *GetLagHistoryRequest) (*GetLagHistoryResponse, error)
 	mustEmbedUnimplementedAdminServer()
 }
 
@@ -440,6 +493,15 @@ func (UnimplementedAdminServer) DeleteAccessKey(context.Context, *DeleteAccessKe
 }
 func (UnimplementedAdminServer) ListAccessKeys(context.Context, *ListAccessKeysRequest) (*ListAccessKeysResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method ListAccessKeys not implemented")
+}
+func (UnimplementedAdminServer) ListClients(context.Context, *ListClientsRequest) (*ListClientsResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method ListClients not implemented")
+}
+func (UnimplementedAdminServer) GetGroupSubscriptions(context.Context, *GetGroupSubscriptionsRequest) (*GetGroupSubscriptionsResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method GetGroupSubscriptions not implemented")
+}
+func (UnimplementedAdminServer) GetLagHistory(context.Context, *GetLagHistoryRequest) (*GetLagHistoryResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method GetLagHistory not implemented")
 }
 func (UnimplementedAdminServer) mustEmbedUnimplementedAdminServer() {}
 func (UnimplementedAdminServer) testEmbeddedByValue()               {}
@@ -840,6 +902,60 @@ func _Admin_ListAccessKeys_Handler(srv interface{}, ctx context.Context, dec fun
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Admin_ListClients_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListClientsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServer).ListClients(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Admin_ListClients_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServer).ListClients(ctx, req.(*ListClientsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Admin_GetGroupSubscriptions_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetGroupSubscriptionsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServer).GetGroupSubscriptions(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Admin_GetGroupSubscriptions_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServer).GetGroupSubscriptions(ctx, req.(*GetGroupSubscriptionsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Admin_GetLagHistory_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetLagHistoryRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServer).GetLagHistory(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Admin_GetLagHistory_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServer).GetLagHistory(ctx, req.(*GetLagHistoryRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Admin_ServiceDesc is the grpc.ServiceDesc for Admin service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -930,6 +1046,18 @@ var Admin_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListAccessKeys",
 			Handler:    _Admin_ListAccessKeys_Handler,
+		},
+		{
+			MethodName: "ListClients",
+			Handler:    _Admin_ListClients_Handler,
+		},
+		{
+			MethodName: "GetGroupSubscriptions",
+			Handler:    _Admin_GetGroupSubscriptions_Handler,
+		},
+		{
+			MethodName: "GetLagHistory",
+			Handler:    _Admin_GetLagHistory_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
