@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -62,7 +63,7 @@ prints one JSON document per command, for scripts.`,
 	f.StringVar(&o.token, "token", "", "the node's admin token (env ORBIT_ADMIN_TOKEN, which keeps it out of the process list)")
 	f.StringVarP(&o.output, "output", "o", "table", "output format: table or json")
 	f.DurationVar(&o.timeout, "timeout", 10*time.Second, "deadline of each call to the node")
-	cmd.AddCommand(newAdminTopicCmd(o), newAdminGroupCmd(o), newAdminMessageCmd(o), newAdminTraceCmd(o), newAdminStatsCmd(o))
+	cmd.AddCommand(newAdminTopicCmd(o), newAdminGroupCmd(o), newAdminMessageCmd(o), newAdminTraceCmd(o), newAdminStatsCmd(o), newAdminClientCmd(o))
 	return cmd
 }
 
@@ -169,21 +170,22 @@ type topicView struct {
 	Name       string     `json:"name"`
 	Type       string     `json:"type"`
 	QueueCount int32      `json:"queueCount"`
+	MaxSendTps int32      `json:"maxSendTps"` // 0: no cap
 	CreateTime *time.Time `json:"createTime,omitempty"`
 	UpdateTime *time.Time `json:"updateTime,omitempty"`
 }
 
 func viewTopic(t *adminpb.Topic) topicView {
 	return topicView{
-		Name: t.GetName(), Type: topicTypeName(t.GetType()), QueueCount: t.GetQueueCount(),
+		Name: t.GetName(), Type: topicTypeName(t.GetType()), QueueCount: t.GetQueueCount(), MaxSendTps: t.GetMaxSendTps(),
 		CreateTime: timeOf(t.GetCreateTime()), UpdateTime: timeOf(t.GetUpdateTime()),
 	}
 }
 
 func topicTable(w io.Writer, topics ...topicView) {
-	fmt.Fprintln(w, "NAME\tTYPE\tQUEUES\tCREATED\tUPDATED")
+	fmt.Fprintln(w, "NAME\tTYPE\tQUEUES\tMAX SEND TPS\tCREATED\tUPDATED")
 	for _, t := range topics {
-		fmt.Fprintf(w, "%s\t%s\t%d\t%s\t%s\n", t.Name, t.Type, t.QueueCount, fmtTime(t.CreateTime), fmtTime(t.UpdateTime))
+		fmt.Fprintf(w, "%s\t%s\t%d\t%s\t%s\t%s\n", t.Name, t.Type, t.QueueCount, fmtCap(t.MaxSendTps), fmtTime(t.CreateTime), fmtTime(t.UpdateTime))
 	}
 }
 
@@ -191,9 +193,9 @@ func newAdminTopicCmd(o *adminOpts) *cobra.Command {
 	cmd := &cobra.Command{Use: "topic", Short: "Create, update, inspect and delete topics", Args: cobra.NoArgs}
 
 	var name, typ string
-	var queues int32
+	var queues, sendTPS int32
 	create := &cobra.Command{
-		Use:   "create --name TOPIC [--type NORMAL|FIFO|DELAY|TRANSACTION] [--queues N]",
+		Use:   "create --name TOPIC [--type NORMAL|FIFO|DELAY|TRANSACTION] [--queues N] [--max-send-tps N]",
 		Short: "Create a topic",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -202,7 +204,7 @@ func newAdminTopicCmd(o *adminOpts) *cobra.Command {
 				return err
 			}
 			return o.call(cmd, func(ctx context.Context, c *adminclient.Client) error {
-				t, err := c.CreateTopic(ctx, &adminpb.CreateTopicRequest{Name: name, Type: tt, QueueCount: queues})
+				t, err := c.CreateTopic(ctx, &adminpb.CreateTopicRequest{Name: name, Type: tt, QueueCount: queues, MaxSendTps: sendTPS})
 				if err != nil {
 					return err
 				}
@@ -217,13 +219,14 @@ func newAdminTopicCmd(o *adminOpts) *cobra.Command {
 	create.Flags().StringVar(&name, "name", "", "topic name (required)")
 	create.Flags().StringVar(&typ, "type", "NORMAL", "message type: "+strings.Join(topicTypes, ", "))
 	create.Flags().Int32Var(&queues, "queues", 8, "number of queues, 1..64")
+	create.Flags().Int32Var(&sendTPS, "max-send-tps", 0, maxSendTPSUsage)
 	_ = create.MarkFlagRequired("name")
 
 	var uName, uType string
-	var uQueues int32
+	var uQueues, uSendTPS int32
 	update := &cobra.Command{
-		Use:   "update --name TOPIC [--type TYPE] [--queues N]",
-		Short: "Change a topic's type or queue count",
+		Use:   "update --name TOPIC [--type TYPE] [--queues N] [--max-send-tps N]",
+		Short: "Change a topic's type, queue count or send cap",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			req := &adminpb.UpdateTopicRequest{Name: uName}
@@ -237,8 +240,11 @@ func newAdminTopicCmd(o *adminOpts) *cobra.Command {
 			if cmd.Flags().Changed("queues") {
 				req.QueueCount = &uQueues
 			}
-			if req.Type == nil && req.QueueCount == nil {
-				return errors.New("admin: nothing to update: give --type or --queues")
+			if cmd.Flags().Changed("max-send-tps") {
+				req.MaxSendTps = &uSendTPS
+			}
+			if req.Type == nil && req.QueueCount == nil && req.MaxSendTps == nil {
+				return errors.New("admin: nothing to update: give --type, --queues or --max-send-tps")
 			}
 			return o.call(cmd, func(ctx context.Context, c *adminclient.Client) error {
 				t, err := c.UpdateTopic(ctx, req)
@@ -256,6 +262,7 @@ func newAdminTopicCmd(o *adminOpts) *cobra.Command {
 	update.Flags().StringVar(&uName, "name", "", "topic name (required)")
 	update.Flags().StringVar(&uType, "type", "", "new message type: "+strings.Join(topicTypes, ", "))
 	update.Flags().Int32Var(&uQueues, "queues", 0, "new number of queues, 1..64")
+	update.Flags().Int32Var(&uSendTPS, "max-send-tps", 0, maxSendTPSUsage)
 	_ = update.MarkFlagRequired("name")
 
 	var gName string
@@ -336,24 +343,29 @@ type deletedView struct {
 // --- groups
 
 type groupView struct {
-	Name       string     `json:"name"`
-	Orderly    bool       `json:"orderly"`
-	MaxRetries int32      `json:"maxRetries"`
-	CreateTime *time.Time `json:"createTime,omitempty"`
-	UpdateTime *time.Time `json:"updateTime,omitempty"`
+	Name       string `json:"name"`
+	Orderly    bool   `json:"orderly"`
+	MaxRetries int32  `json:"maxRetries"`
+	// MaxReceiveTps 0: no cap; RetryIntervalSeconds 0: exponential backoff.
+	MaxReceiveTps        int32      `json:"maxReceiveTps"`
+	RetryIntervalSeconds int32      `json:"retryIntervalSeconds"`
+	CreateTime           *time.Time `json:"createTime,omitempty"`
+	UpdateTime           *time.Time `json:"updateTime,omitempty"`
 }
 
 func viewGroup(g *adminpb.Group) groupView {
 	return groupView{
 		Name: g.GetName(), Orderly: g.GetOrderly(), MaxRetries: g.GetMaxRetries(),
+		MaxReceiveTps: g.GetMaxReceiveTps(), RetryIntervalSeconds: g.GetRetryIntervalSeconds(),
 		CreateTime: timeOf(g.GetCreateTime()), UpdateTime: timeOf(g.GetUpdateTime()),
 	}
 }
 
 func groupTable(w io.Writer, groups ...groupView) {
-	fmt.Fprintln(w, "NAME\tORDERLY\tMAX RETRIES\tCREATED\tUPDATED")
+	fmt.Fprintln(w, "NAME\tORDERLY\tMAX RETRIES\tRETRY INTERVAL\tMAX RECEIVE TPS\tCREATED\tUPDATED")
 	for _, g := range groups {
-		fmt.Fprintf(w, "%s\t%t\t%d\t%s\t%s\n", g.Name, g.Orderly, g.MaxRetries, fmtTime(g.CreateTime), fmtTime(g.UpdateTime))
+		fmt.Fprintf(w, "%s\t%t\t%d\t%s\t%s\t%s\t%s\n", g.Name, g.Orderly, g.MaxRetries, fmtRetryInterval(g.RetryIntervalSeconds),
+			fmtCap(g.MaxReceiveTps), fmtTime(g.CreateTime), fmtTime(g.UpdateTime))
 	}
 }
 
@@ -390,13 +402,18 @@ func newAdminGroupCmd(o *adminOpts) *cobra.Command {
 
 	var name string
 	var orderly bool
-	var retries int32
+	var retries, receiveTPS int32
+	var interval time.Duration
 	create := &cobra.Command{
-		Use:   "create --name GROUP [--orderly] [--max-retries N]",
+		Use:   "create --name GROUP [--orderly] [--max-retries N] [--max-receive-tps N] [--retry-interval DURATION]",
 		Short: "Create a consumer group",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			req := &adminpb.CreateGroupRequest{Name: name, Orderly: orderly}
+			sec, err := retryIntervalSeconds(interval)
+			if err != nil {
+				return err
+			}
+			req := &adminpb.CreateGroupRequest{Name: name, Orderly: orderly, MaxReceiveTps: receiveTPS, RetryIntervalSeconds: sec}
 			if cmd.Flags().Changed("max-retries") {
 				req.MaxRetries = &retries
 			}
@@ -416,13 +433,16 @@ func newAdminGroupCmd(o *adminOpts) *cobra.Command {
 	create.Flags().StringVar(&name, "name", "", "group name (required)")
 	create.Flags().BoolVar(&orderly, "orderly", false, "FIFO consumption: one in-flight message per message group")
 	create.Flags().Int32Var(&retries, "max-retries", 16, "redeliveries before a message goes to the dead-letter topic, 0..1000 (0: one delivery only)")
+	create.Flags().Int32Var(&receiveTPS, "max-receive-tps", 0, maxReceiveTPSUsage)
+	create.Flags().DurationVar(&interval, "retry-interval", 0, retryIntervalUsage)
 	_ = create.MarkFlagRequired("name")
 
 	var uName string
 	var uOrderly bool
-	var uRetries int32
+	var uRetries, uReceiveTPS int32
+	var uInterval time.Duration
 	update := &cobra.Command{
-		Use:   "update --name GROUP [--orderly=true|false] [--max-retries N]",
+		Use:   "update --name GROUP [--orderly=true|false] [--max-retries N] [--max-receive-tps N] [--retry-interval DURATION]",
 		Short: "Change a consumer group's settings",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -433,8 +453,18 @@ func newAdminGroupCmd(o *adminOpts) *cobra.Command {
 			if cmd.Flags().Changed("max-retries") {
 				req.MaxRetries = &uRetries
 			}
-			if req.Orderly == nil && req.MaxRetries == nil {
-				return errors.New("admin: nothing to update: give --orderly or --max-retries")
+			if cmd.Flags().Changed("max-receive-tps") {
+				req.MaxReceiveTps = &uReceiveTPS
+			}
+			if cmd.Flags().Changed("retry-interval") {
+				sec, err := retryIntervalSeconds(uInterval)
+				if err != nil {
+					return err
+				}
+				req.RetryIntervalSeconds = &sec
+			}
+			if req.Orderly == nil && req.MaxRetries == nil && req.MaxReceiveTps == nil && req.RetryIntervalSeconds == nil {
+				return errors.New("admin: nothing to update: give --orderly, --max-retries, --max-receive-tps or --retry-interval")
 			}
 			return o.call(cmd, func(ctx context.Context, c *adminclient.Client) error {
 				g, err := c.UpdateGroup(ctx, req)
@@ -452,6 +482,8 @@ func newAdminGroupCmd(o *adminOpts) *cobra.Command {
 	update.Flags().StringVar(&uName, "name", "", "group name (required)")
 	update.Flags().BoolVar(&uOrderly, "orderly", false, "FIFO consumption on or off")
 	update.Flags().Int32Var(&uRetries, "max-retries", 0, "redeliveries before a message goes to the dead-letter topic, 0..1000 (0: one delivery only)")
+	update.Flags().Int32Var(&uReceiveTPS, "max-receive-tps", 0, maxReceiveTPSUsage)
+	update.Flags().DurationVar(&uInterval, "retry-interval", 0, retryIntervalUsage)
 	_ = update.MarkFlagRequired("name")
 
 	var gName string
@@ -593,7 +625,7 @@ latest (only new messages) or an RFC 3339 time such as 2025-01-31T08:00:00Z
 		_ = reset.MarkFlagRequired(f)
 	}
 
-	cmd.AddCommand(create, update, get, del, list, offsets, reset)
+	cmd.AddCommand(create, update, get, del, list, offsets, reset, newAdminGroupSubscriptionsCmd(o))
 	return cmd
 }
 
@@ -662,6 +694,36 @@ func timeOf(ts *timestamppb.Timestamp) *time.Time {
 	}
 	t := ts.AsTime().UTC()
 	return &t
+}
+
+const (
+	maxSendTPSUsage    = "messages per second producers may send to the topic (0: no cap)"
+	maxReceiveTPSUsage = "messages per second the group's consumers may receive (0: no cap)"
+	retryIntervalUsage = "fixed delay before a failed message is redelivered, whole seconds within 1s..2h (0: exponential backoff 1s..2h)"
+)
+
+// retryIntervalSeconds converts --retry-interval for the admin service,
+// which takes whole seconds.
+func retryIntervalSeconds(d time.Duration) (int32, error) {
+	if d < 0 || d > 2*time.Hour || d%time.Second != 0 {
+		return 0, fmt.Errorf("admin: --retry-interval %s: want whole seconds within 1s..2h, or 0 for exponential backoff", d)
+	}
+	return int32(d / time.Second), nil
+}
+
+// fmtCap shows a messages-per-second cap; 0 is none.
+func fmtCap(n int32) string {
+	if n == 0 {
+		return "-"
+	}
+	return strconv.Itoa(int(n))
+}
+
+func fmtRetryInterval(sec int32) string {
+	if sec == 0 {
+		return "backoff"
+	}
+	return (time.Duration(sec) * time.Second).String()
 }
 
 func fmtTime(t *time.Time) string {

@@ -126,8 +126,8 @@ func TestAdminTableOutput(t *testing.T) {
 	require.NoError(t, err)
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	require.Equal(t, `created topic "orders"`, lines[0])
-	require.Regexp(t, `^NAME\s+TYPE\s+QUEUES\s+CREATED\s+UPDATED$`, lines[1])
-	require.Regexp(t, `^orders\s+NORMAL\s+2\s+\d{4}-\d\d-\d\dT`, lines[2])
+	require.Regexp(t, `^NAME\s+TYPE\s+QUEUES\s+MAX SEND TPS\s+CREATED\s+UPDATED$`, lines[1])
+	require.Regexp(t, `^orders\s+NORMAL\s+2\s+-\s+\d{4}-\d\d-\d\dT`, lines[2])
 
 	_, err = adminRun(t, addr, "topic", "create", "--name", "payments")
 	require.NoError(t, err)

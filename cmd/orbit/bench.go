@@ -64,7 +64,7 @@ to schedule a fixed number, e.g. 100000).`,
 	fl.StringVar(&f.cfg.Group, "group", f.cfg.Group, "consumer group of the consumers")
 	fl.Int32Var(&f.queues, "queues", 8, "queues of the topic when it is created")
 	fl.IntVar(&f.cfg.Size, "size", f.cfg.Size, "message body size in bytes")
-	fl.IntVar(&f.cfg.Producers, "producers", f.cfg.Producers, "concurrent senders, one message in flight each")
+	fl.IntVar(&f.cfg.Producers, "producers", f.cfg.Producers, "concurrent senders, one message in flight each (0: only receive --messages messages)")
 	fl.IntVar(&f.cfg.Consumers, "consumers", f.cfg.Consumers, "push consumers (0: send only)")
 	fl.DurationVar(&f.cfg.Duration, "duration", f.cfg.Duration, "how long to send")
 	fl.BoolVar(&f.cfg.TLS, "tls", false, "connect with TLS (the node serves both on one port)")
@@ -154,6 +154,9 @@ func printBench(w io.Writer, format string, r benchResult) error {
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "sent:     %d in %s = %.0f msg/s (%d send errors)\n", r.Sent, r.Elapsed.Round(time.Millisecond), r.SendRate, r.SendErrors)
+	if r.FirstSendError != "" {
+		fmt.Fprintf(w, "first send error: %s\n", r.FirstSendError)
+	}
 	fmt.Fprintf(w, "send ack: %s\n", r.SendLatency)
 	if r.Consumers > 0 {
 		fmt.Fprintf(w, "received: %d = %.0f msg/s\n", r.Received, r.ReceiveRate)

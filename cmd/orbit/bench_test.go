@@ -11,6 +11,7 @@ import (
 
 type benchReport struct {
 	Sent, Received, SendErrors int64
+	FirstSendError             string
 	SendRate                   float64
 	SendLatency                struct{ Count int }
 	NodeCPUPerMessage          int64

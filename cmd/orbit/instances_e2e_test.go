@@ -436,13 +436,26 @@ func TestInstanceResourcesThroughREST(t *testing.T) {
 	}
 	require.EqualValues(t, 10, lag().TotalLag, "a dry run changes no offset")
 
-	// (4) The FIFO topic refuses a normal message: every send fails (bench
-	// counts the errors; it does not print the node's code).
+	// (3b) The real reset to EARLIEST: the lag is all 30 messages again, and
+	// a consumer of the group (receiving only) gets every one of them.
+	require.Equal(t, http.StatusOK, c.do(http.MethodPatch, base+"/consumerGroups/orders-group/consumeOffsets/orders",
+		map[string]any{"resetType": "EARLIEST"}, &reset))
+	require.False(t, reset.DryRun)
+	require.EqualValues(t, 20, reset.RedeliveredCount)
+	require.EqualValues(t, 30, lag().TotalLag, "the reset moved every queue back to its first message")
+	rep, stderr, err = runBenchArgs(t, append(auth, "--topic", "orders", "--group", "orders-group",
+		"--producers", "0", "--consumers", "1", "--messages", "30")...)
+	require.NoError(t, err, stderr)
+	require.GreaterOrEqual(t, rep.Received, int64(30), "reset to EARLIEST redelivers what was acknowledged (the topic holds 30)")
+
+	// (4) The FIFO topic refuses a normal message: every send fails with the
+	// code the client expects.
 	rep, stderr, err = runBenchArgs(t, append(auth, "--topic", "orders-fifo", "--type", "normal",
 		"--messages", "1", "--consumers", "0", "--duration", "1s")...)
 	require.NoError(t, err, stderr)
 	require.Zero(t, rep.Sent, "a normal message to a FIFO topic is refused")
 	require.Positive(t, rep.SendErrors)
+	require.Contains(t, rep.FirstSendError, "MESSAGE_PROPERTY_CONFLICT_WITH_TYPE", "the code the client expects (40014)")
 
 	// (5) Once deleted over REST, the topic takes no more messages.
 	require.Equal(t, http.StatusNoContent, c.do(http.MethodDelete, base+"/topics/orders", nil, nil))

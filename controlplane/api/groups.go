@@ -95,6 +95,15 @@ type GroupLag struct {
 	GroupID  string     `json:"groupId"`
 	TotalLag int64      `json:"totalLag"`
 	Items    []QueueLag `json:"items" doc:"Sorted by topic, then queue."`
+	Trend    []LagPoint `json:"trend" doc:"Recent samples of totalLag, oldest first, kept by the node for the last hour (lost when the node restarts)."`
+	// Sampling period of trend.
+	TrendIntervalSeconds int64 `json:"trendIntervalSeconds" doc:"Seconds between trend samples."`
+}
+
+// LagPoint is one sample of a group's total lag.
+type LagPoint struct {
+	Time time.Time `json:"time"`
+	Lag  int64     `json:"lag"`
 }
 
 // ResetConsumeOffsetRequest says where to move a group's consumer offsets on a topic.
@@ -285,23 +294,32 @@ func (s *Server) registerGroups() {
 
 	huma.Register(s.api, huma.Operation{
 		OperationID: "getConsumerGroupLag", Method: http.MethodGet, Path: base + "/{groupId}/lag",
-		Summary: "Get a consumer group's lag", Description: "Per topic and queue: the retained range, the consumer offset and the lag in messages, read from the node (the instance must be RUNNING).",
+		Summary: "Get a consumer group's lag", Description: "Per topic and queue: the retained range, the consumer offset, the lag in messages and the age of the oldest unconsumed message; and the recent trend of the total lag. Read from the node (the instance must be RUNNING).",
 		Tags: tags, Security: bearerSecurity,
 	}, handle(s, func(ctx context.Context, in *groupPath) (*struct{ Body GroupLag }, error) {
 		resp, err := s.resources.GroupLag(ctx, mustPrincipal(ctx), in.InstanceID, in.GroupID)
 		if err != nil {
 			return nil, resourceProblem(err)
 		}
-		out := &struct{ Body GroupLag }{Body: GroupLag{GroupID: in.GroupID, TotalLag: resp.GetTotalLag(), Items: make([]QueueLag, 0, len(resp.GetOffsets()))}}
-		for _, o := range resp.GetOffsets() {
+		offs := resp.Offsets
+		out := &struct{ Body GroupLag }{Body: GroupLag{
+			GroupID: in.GroupID, TotalLag: offs.GetTotalLag(), Items: make([]QueueLag, 0, len(offs.GetOffsets())),
+			Trend: make([]LagPoint, 0, len(resp.Trend)), TrendIntervalSeconds: int64(resp.TrendInterval / time.Second),
+		}}
+		for _, o := range offs.GetOffsets() {
 			out.Body.Items = append(out.Body.Items, QueueLag{
 				TopicName: o.GetTopic(), QueueID: o.GetQueueId(), MinOffset: o.GetMinOffset(), MaxOffset: o.GetMaxOffset(),
 				ConsumerOffset: o.GetConsumerOffset(), Lag: o.GetLag(), Inflight: o.GetInflight(),
 				OldestUnconsumedAge: unconsumedAge(o.GetOldestUnconsumedTime()),
 			})
 		}
+		for _, pt := range resp.Trend {
+			out.Body.Trend = append(out.Body.Trend, LagPoint{Time: pt.GetTime().AsTime().UTC(), Lag: pt.GetLag()})
+		}
 		return out, nil
 	}))
+	s.registerGroupClients(tags, base)
+
 	type resetOffsetInput struct {
 		InstanceID string `path:"instanceId" maxLength:"64"`
 		GroupID    string `path:"groupId" maxLength:"255"`

@@ -12,6 +12,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/orbitmq/orbit/dataplane/broker"
+	"github.com/orbitmq/orbit/dataplane/node"
 	"github.com/orbitmq/orbit/dataplane/nodetest"
 	"github.com/orbitmq/orbit/dataplane/store"
 	"github.com/orbitmq/orbit/migrations/dbtest"
@@ -19,7 +20,7 @@ import (
 
 func TestConsumerGroupLifecycle(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, db *gorm.DB) {
-		n := nodetest.Start(t)
+		n := nodetest.Start(t, func(c *node.Config) { c.LagSampleInterval = 20 * time.Millisecond })
 		env := newResourceEnv(t, db)
 		owner, _ := env.signUp("groups@example.com", "Groups")
 		id := runningInstance(t, db, owner, n)
@@ -69,6 +70,12 @@ func TestConsumerGroupLifecycle(t *testing.T) {
 		require.NoError(t, err)
 		require.True(t, g.Orderly)
 		require.EqualValues(t, 5, g.MaxRetries)
+		require.EqualValues(t, 50, g.MaxReceiveTPS, "the receive cap is pushed to the node")
+		fixed := owner.do("PATCH", base+"/billing", map[string]any{"consumeRetryPolicy": map[string]any{"retryPolicy": "FixedRetryPolicy", "fixedIntervalRetryTime": 30}})
+		require.Equal(t, http.StatusOK, fixed.status, "body: %s", fixed.body)
+		g, err = n.Broker().GetGroup("billing")
+		require.NoError(t, err)
+		require.Equal(t, 30*time.Second, g.RetryInterval)
 		got := owner.do("GET", base+"/billing", nil)
 		require.Equal(t, http.StatusOK, got.status)
 		require.EqualValues(t, 5, nested(got.json(t), "consumeRetryPolicy", "maxRetryTimes"))
@@ -94,6 +101,16 @@ func TestConsumerGroupLifecycle(t *testing.T) {
 			sum += m["lag"].(float64)
 		}
 		require.EqualValues(t, 5, sum, "body: %s", lag.body)
+		// The trend: the node's recent samples of the total lag.
+		require.Eventually(t, func() bool {
+			lb := owner.do("GET", base+"/billing/lag", nil).json(t)
+			trend, _ := lb["trend"].([]any)
+			if len(trend) == 0 || lb["trendIntervalSeconds"] == nil {
+				return false
+			}
+			last := trend[len(trend)-1].(map[string]any)
+			return last["lag"] == 5.0 && last["time"] != ""
+		}, 10*time.Second, 20*time.Millisecond, "the lag trend ends with the current lag")
 		require.Equal(t, http.StatusNotFound, owner.do("GET", base+"/nope/lag", nil).status)
 
 		del := owner.do("DELETE", base+"/billing", nil)

@@ -149,6 +149,9 @@ func TestTopicLifecycle(t *testing.T) {
 		require.Equal(t, http.StatusOK, upd.status, "body: %s", upd.body)
 		require.Equal(t, "changed", upd.json(t)["remark"])
 		require.EqualValues(t, 100, upd.json(t)["maxSendTps"])
+		onNode, err = n.Broker().GetTopic("orders")
+		require.NoError(t, err)
+		require.EqualValues(t, 100, onNode.MaxSendTPS, "the send cap is pushed to the node")
 		imm := owner.do("PATCH", base+"/orders", map[string]any{"messageType": "NORMAL"})
 		require.Equal(t, http.StatusBadRequest, imm.status)
 		p := imm.problem(t)
@@ -178,6 +181,16 @@ func TestTopicLifecycle(t *testing.T) {
 			require.Contains(t, actions, a)
 		}
 		require.NotContains(t, env.logs.String(), nodetest.Token, "the admin token is never logged")
+
+		// On a stopped instance a remark still changes (it lives in the
+		// control plane); a send cap, which the node enforces, cannot.
+		require.Equal(t, http.StatusOK, owner.do("PATCH", base+"/once", map[string]any{"remark": "while stopped"}).status)
+		require.NoError(t, db.Exec("UPDATE instances SET status = 'STOPPED', desired = 'STOPPED' WHERE id = ?", id).Error)
+		require.Equal(t, http.StatusOK, owner.do("PATCH", base+"/once", map[string]any{"remark": "stopped"}).status)
+		stopped := owner.do("PATCH", base+"/once", map[string]any{"maxSendTps": 5})
+		require.Equal(t, http.StatusConflict, stopped.status, "body: %s", stopped.body)
+		require.Equal(t, "instance_not_running", stopped.problem(t).Code)
+		require.EqualValues(t, 0, owner.do("GET", base+"/once", nil).json(t)["maxSendTps"], "a refused change changes nothing")
 	})
 }
 

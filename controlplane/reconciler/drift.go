@@ -11,37 +11,48 @@ import (
 	"github.com/orbitmq/orbit/dataplane/admin/adminpb"
 )
 
-// Drift is what a running node lacks of its instance's topics and groups.
+// Drift is what a running node lacks of its instance's topics and groups,
+// and the ones it holds with other limits or policies than the database.
 type Drift struct {
-	Topics []resources.Topic
-	Groups []resources.Group
+	Topics       []resources.Topic // to create
+	Groups       []resources.Group // to create
+	UpdateTopics []resources.Topic
+	UpdateGroups []resources.Group
 }
 
-// Empty reports a node that has everything.
-func (d Drift) Empty() bool { return len(d.Topics) == 0 && len(d.Groups) == 0 }
+// Empty reports a node that has everything as wanted.
+func (d Drift) Empty() bool {
+	return len(d.Topics)+len(d.Groups)+len(d.UpdateTopics)+len(d.UpdateGroups) == 0
+}
 
-// PlanDrift compares the definitions in the database with the names the
-// node has and returns the ones to create. Names the node has beyond the
+// PlanDrift compares the definitions in the database with the node's and
+// returns the ones to create or update. Names the node has beyond the
 // database (dead-letter topics, things made by hand) are left alone: repair
-// only adds. It does no I/O.
-func PlanDrift(topics []resources.Topic, nodeTopics []string, groups []resources.Group, nodeGroups []string) Drift {
+// never deletes. It does no I/O.
+func PlanDrift(topics []resources.Topic, nodeTopics []*adminpb.Topic, groups []resources.Group, nodeGroups []*adminpb.Group) Drift {
 	var d Drift
-	haveT := make(map[string]bool, len(nodeTopics))
-	for _, n := range nodeTopics {
-		haveT[n] = true
+	haveT := make(map[string]*adminpb.Topic, len(nodeTopics))
+	for _, t := range nodeTopics {
+		haveT[t.GetName()] = t
 	}
 	for _, t := range topics {
-		if !haveT[t.Name] {
+		switch on, ok := haveT[t.Name]; {
+		case !ok:
 			d.Topics = append(d.Topics, t)
+		case resources.TopicDiffers(t, on):
+			d.UpdateTopics = append(d.UpdateTopics, t)
 		}
 	}
-	haveG := make(map[string]bool, len(nodeGroups))
-	for _, n := range nodeGroups {
-		haveG[n] = true
+	haveG := make(map[string]*adminpb.Group, len(nodeGroups))
+	for _, g := range nodeGroups {
+		haveG[g.GetName()] = g
 	}
 	for _, g := range groups {
-		if !haveG[g.GroupID] {
+		switch on, ok := haveG[g.GroupID]; {
+		case !ok:
 			d.Groups = append(d.Groups, g)
+		case resources.GroupDiffers(g, on):
+			d.UpdateGroups = append(d.UpdateGroups, g)
 		}
 	}
 	return d
@@ -62,7 +73,8 @@ func (l *Loop) driftDue(id string) bool {
 
 // repairDrift recreates on a running node the topics and groups of the
 // database it lacks (a node restored from an old disk, a topic deleted by
-// hand). Failures are logged and retried at the next check.
+// hand) and resets the limits and policies of those it holds otherwise
+// (a change made with `orbit admin` by hand). Failures are logged and retried at the next check.
 func (l *Loop) repairDrift(ctx context.Context, log *slog.Logger, inst instances.Instance) {
 	if inst.AdminAddr == "" {
 		return
@@ -94,7 +106,7 @@ func (l *Loop) repairDrift(ctx context.Context, log *slog.Logger, inst instances
 	if len(topics) == 0 && len(groups) == 0 {
 		return
 	}
-	nodeTopics, nodeGroups, err := nodeNames(ctx, n)
+	nodeTopics, nodeGroups, err := nodeDefinitions(ctx, n)
 	if err != nil {
 		log.Warn("drift: list node", "err", err)
 		return
@@ -114,6 +126,20 @@ func (l *Loop) repairDrift(ctx context.Context, log *slog.Logger, inst instances
 		}
 		log.Info("drift: recreated group the node lacked", "group", g.GroupID)
 	}
+	for _, t := range d.UpdateTopics {
+		if err := resources.UpdateTopicOnNode(ctx, n, t); err != nil {
+			log.Warn("drift: update topic", "topic", t.Name, "err", err)
+			continue
+		}
+		log.Info("drift: reset a topic the node held with other limits", "topic", t.Name)
+	}
+	for _, g := range d.UpdateGroups {
+		if err := resources.UpdateGroupOnNode(ctx, n, g); err != nil {
+			log.Warn("drift: update group", "group", g.GroupID, "err", err)
+			continue
+		}
+		log.Info("drift: reset a group the node held with another policy", "group", g.GroupID)
+	}
 }
 
 // repairKeys puts on n the instance's access keys it lacks or holds with
@@ -132,17 +158,15 @@ func (l *Loop) repairKeys(ctx context.Context, log *slog.Logger, n resources.Nod
 	}
 }
 
-// nodeNames pages through the node's topics and groups.
-func nodeNames(ctx context.Context, n resources.Node) (topics, groups []string, err error) {
+// nodeDefinitions pages through the node's topics and groups.
+func nodeDefinitions(ctx context.Context, n resources.Node) (topics []*adminpb.Topic, groups []*adminpb.Group, err error) {
 	tok := ""
 	for {
 		resp, err := n.ListTopics(ctx, &adminpb.ListTopicsRequest{PageSize: 1000, PageToken: tok})
 		if err != nil {
 			return nil, nil, fmt.Errorf("list topics: %w", err)
 		}
-		for _, t := range resp.GetTopics() {
-			topics = append(topics, t.GetName())
-		}
+		topics = append(topics, resp.GetTopics()...)
 		if tok = resp.GetNextPageToken(); tok == "" {
 			break
 		}
@@ -152,9 +176,7 @@ func nodeNames(ctx context.Context, n resources.Node) (topics, groups []string, 
 		if err != nil {
 			return nil, nil, fmt.Errorf("list groups: %w", err)
 		}
-		for _, g := range resp.GetGroups() {
-			groups = append(groups, g.GetName())
-		}
+		groups = append(groups, resp.GetGroups()...)
 		if tok = resp.GetNextPageToken(); tok == "" {
 			break
 		}

@@ -13,6 +13,7 @@ import (
 	"github.com/orbitmq/orbit/controlplane/provision"
 	"github.com/orbitmq/orbit/controlplane/reconciler"
 	"github.com/orbitmq/orbit/controlplane/resources"
+	"github.com/orbitmq/orbit/dataplane/admin/adminpb"
 	"github.com/orbitmq/orbit/dataplane/broker"
 	"github.com/orbitmq/orbit/dataplane/nodetest"
 	"github.com/orbitmq/orbit/migrations/dbtest"
@@ -34,24 +35,52 @@ func groupNames(gs []resources.Group) []string {
 	return out
 }
 
+func nodeTopics(names ...string) []*adminpb.Topic {
+	var out []*adminpb.Topic
+	for _, n := range names {
+		out = append(out, &adminpb.Topic{Name: n})
+	}
+	return out
+}
+
+func nodeGroups(gs ...resources.Group) []*adminpb.Group {
+	var out []*adminpb.Group
+	for _, g := range gs {
+		r := resources.GroupRequest(g)
+		out = append(out, &adminpb.Group{Name: r.GetName(), Orderly: r.GetOrderly(), MaxRetries: r.GetMaxRetries(),
+			MaxReceiveTps: r.GetMaxReceiveTps(), RetryIntervalSeconds: r.GetRetryIntervalSeconds()})
+	}
+	return out
+}
+
 func TestPlanDrift(t *testing.T) {
 	t.Parallel()
 	topics := []resources.Topic{{Name: "a"}, {Name: "b"}, {Name: "c"}}
-	groups := []resources.Group{{GroupID: "g1"}, {GroupID: "g2"}}
+	g1 := resources.Group{GroupID: "g1", DeliveryOrderType: resources.OrderConcurrently, MaxRetryTimes: 16, RetryPolicy: resources.RetryDefault}
+	g2 := resources.Group{GroupID: "g2", DeliveryOrderType: resources.OrderOrderly, MaxRetryTimes: 3, RetryPolicy: resources.RetryFixed, FixedIntervalRetryTime: 10}
+	groups := []resources.Group{g1, g2}
+	capped := resources.Topic{Name: "a", MaxSendTPS: 50}
 	tests := []struct {
 		name                   string
 		topics                 []resources.Topic
-		nodeTopics             []string
+		nodeTopics             []*adminpb.Topic
 		groups                 []resources.Group
-		nodeGroups             []string
+		nodeGroups             []*adminpb.Group
 		wantTopics, wantGroups []string
+		wantUpdT, wantUpdG     []string
 	}{
 		{name: "nothing wanted"},
-		{name: "converged", topics: topics, nodeTopics: []string{"a", "b", "c"}, groups: groups, nodeGroups: []string{"g1", "g2"}},
+		{name: "converged", topics: topics, nodeTopics: nodeTopics("a", "b", "c"), groups: groups, nodeGroups: nodeGroups(g1, g2)},
 		{name: "empty node", topics: topics, groups: groups, wantTopics: []string{"a", "b", "c"}, wantGroups: []string{"g1", "g2"}},
-		{name: "node lost one of each", topics: topics, nodeTopics: []string{"a", "c"}, groups: groups, nodeGroups: []string{"g2"}, wantTopics: []string{"b"}, wantGroups: []string{"g1"}},
-		{name: "extra names on the node are left alone", topics: topics[:1], nodeTopics: []string{"a", "%DLQ%g1", "manual"}, groups: groups[:1], nodeGroups: []string{"g1", "other"}},
-		{name: "names are case-sensitive", topics: topics[:1], nodeTopics: []string{"A"}, wantTopics: []string{"a"}},
+		{name: "node lost one of each", topics: topics, nodeTopics: nodeTopics("a", "c"), groups: groups, nodeGroups: nodeGroups(g2), wantTopics: []string{"b"}, wantGroups: []string{"g1"}},
+		{name: "extra names on the node are left alone", topics: topics[:1], nodeTopics: nodeTopics("a", "%DLQ%g1", "manual"), groups: groups[:1], nodeGroups: nodeGroups(g1, resources.Group{GroupID: "other"})},
+		{name: "names are case-sensitive", topics: topics[:1], nodeTopics: nodeTopics("A"), wantTopics: []string{"a"}},
+		{name: "send cap lost on the node", topics: []resources.Topic{capped}, nodeTopics: nodeTopics("a"), wantUpdT: []string{"a"}},
+		{name: "send cap changed by hand", topics: []resources.Topic{capped}, nodeTopics: []*adminpb.Topic{{Name: "a", MaxSendTps: 7}}, wantUpdT: []string{"a"}},
+		{name: "send cap kept", topics: []resources.Topic{capped}, nodeTopics: []*adminpb.Topic{{Name: "a", MaxSendTps: 50}}},
+		{name: "group made orderly by hand", groups: groups[:1], nodeGroups: nodeGroups(resources.Group{GroupID: "g1", DeliveryOrderType: resources.OrderOrderly, MaxRetryTimes: 16}), wantUpdG: []string{"g1"}},
+		{name: "fixed retry interval lost", groups: groups[1:], nodeGroups: nodeGroups(resources.Group{GroupID: "g2", DeliveryOrderType: resources.OrderOrderly, MaxRetryTimes: 3}), wantUpdG: []string{"g2"}},
+		{name: "receive cap differs", groups: []resources.Group{{GroupID: "g1", DeliveryOrderType: resources.OrderConcurrently, MaxRetryTimes: 16, RetryPolicy: resources.RetryDefault, MaxReceiveTPS: 9}}, nodeGroups: nodeGroups(g1), wantUpdG: []string{"g1"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -59,7 +88,9 @@ func TestPlanDrift(t *testing.T) {
 			d := reconciler.PlanDrift(tc.topics, tc.nodeTopics, tc.groups, tc.nodeGroups)
 			require.Equal(t, tc.wantTopics, topicNames(d.Topics))
 			require.Equal(t, tc.wantGroups, groupNames(d.Groups))
-			require.Equal(t, len(tc.wantTopics)+len(tc.wantGroups) == 0, d.Empty())
+			require.Equal(t, tc.wantUpdT, topicNames(d.UpdateTopics))
+			require.Equal(t, tc.wantUpdG, groupNames(d.UpdateGroups))
+			require.Equal(t, len(tc.wantTopics)+len(tc.wantGroups)+len(tc.wantUpdT)+len(tc.wantUpdG) == 0, d.Empty())
 		})
 	}
 }
@@ -78,13 +109,13 @@ func TestLoopRepairsDrift(t *testing.T) {
 		now := time.Now().UTC().Truncate(time.Microsecond)
 		for _, tp := range []resources.Topic{
 			{InstanceID: "i0", Name: "orders", MessageType: resources.TypeFIFO, QueueCount: 4, CreatedAt: now, UpdatedAt: now},
-			{InstanceID: "i0", Name: "events", MessageType: resources.TypeNormal, QueueCount: 8, CreatedAt: now, UpdatedAt: now},
+			{InstanceID: "i0", Name: "events", MessageType: resources.TypeNormal, QueueCount: 8, MaxSendTPS: 200, CreatedAt: now, UpdatedAt: now},
 		} {
 			require.NoError(t, store.CreateTopic(t.Context(), tp, 10))
 		}
 		require.NoError(t, store.CreateGroup(t.Context(), resources.Group{InstanceID: "i0", GroupID: "billing", DeliveryOrderType: resources.OrderOrderly,
 			MaxRetryTimes: 3, RetryPolicy: resources.RetryFixed, FixedIntervalRetryTime: 10, CreatedAt: now, UpdatedAt: now}, 10))
-		// The node already has one of them.
+		// The node already has one of them, without its send cap.
 		nodetest.CreateTopic(t, n, "events", broker.TopicNormal, 8)
 
 		ctx, cancel := context.WithCancel(context.Background())
@@ -111,6 +142,20 @@ func TestLoopRepairsDrift(t *testing.T) {
 		require.NoError(t, err)
 		require.True(t, g.Orderly)
 		require.EqualValues(t, 3, g.MaxRetries)
+		require.Equal(t, 10*time.Second, g.RetryInterval)
+		require.Eventually(t, func() bool {
+			ev, err := b.GetTopic("events")
+			return err == nil && ev.MaxSendTPS == 200
+		}, 20*time.Second, 10*time.Millisecond, "the send cap the node lacked is put back")
+
+		// A policy changed on the node by hand is put back too.
+		g.RetryInterval, g.MaxReceiveTPS = 0, 5
+		_, err = b.UpdateGroup(t.Context(), g)
+		require.NoError(t, err)
+		require.Eventually(t, func() bool {
+			g, err := b.GetGroup("billing")
+			return err == nil && g.RetryInterval == 10*time.Second && g.MaxReceiveTPS == 0
+		}, 20*time.Second, 10*time.Millisecond)
 
 		// A node that loses a topic gets it back.
 		require.NoError(t, b.DeleteTopic(t.Context(), "orders"))

@@ -49,14 +49,73 @@ var topicTypes = map[string]adminpb.TopicType{
 
 // TopicRequest is the node's definition of t.
 func TopicRequest(t Topic) *adminpb.CreateTopicRequest {
-	return &adminpb.CreateTopicRequest{Name: t.Name, Type: topicTypes[t.MessageType], QueueCount: int32(t.QueueCount)}
+	return &adminpb.CreateTopicRequest{Name: t.Name, Type: topicTypes[t.MessageType], QueueCount: int32(t.QueueCount), MaxSendTps: int32(t.MaxSendTPS)}
 }
 
 // GroupRequest is the node's definition of g.
 func GroupRequest(g Group) *adminpb.CreateGroupRequest {
 	retries := int32(g.MaxRetryTimes)
-	return &adminpb.CreateGroupRequest{Name: g.GroupID, Orderly: g.DeliveryOrderType == OrderOrderly, MaxRetries: &retries}
+	return &adminpb.CreateGroupRequest{Name: g.GroupID, Orderly: g.DeliveryOrderType == OrderOrderly, MaxRetries: &retries,
+		MaxReceiveTps: int32(g.MaxReceiveTPS), RetryIntervalSeconds: retryInterval(g)}
 }
+
+// retryInterval is the node's fixed redelivery interval of g; 0 is the
+// default exponential backoff.
+func retryInterval(g Group) int32 {
+	if g.RetryPolicy != RetryFixed {
+		return 0
+	}
+	return int32(g.FixedIntervalRetryTime)
+}
+
+// TopicDiffers reports whether the node's copy of t enforces other limits
+// than t asks for. The message type and queue count are fixed at creation.
+func TopicDiffers(t Topic, on *adminpb.Topic) bool {
+	return on.GetMaxSendTps() != int32(t.MaxSendTPS)
+}
+
+// GroupDiffers reports whether the node's copy of g behaves otherwise than
+// g asks for.
+func GroupDiffers(g Group, on *adminpb.Group) bool {
+	want := GroupRequest(g)
+	return on.GetOrderly() != want.GetOrderly() || on.GetMaxRetries() != want.GetMaxRetries() ||
+		on.GetMaxReceiveTps() != want.GetMaxReceiveTps() || on.GetRetryIntervalSeconds() != want.GetRetryIntervalSeconds()
+}
+
+// updateTopic makes the node's copy of t match t, recreating it when the
+// node lost it.
+func updateTopic(ctx context.Context, n Node, t Topic) error {
+	tps := int32(t.MaxSendTPS)
+	_, err := n.UpdateTopic(ctx, &adminpb.UpdateTopicRequest{Name: t.Name, MaxSendTps: &tps})
+	if status.Code(err) == codes.NotFound {
+		return pushTopic(ctx, n, t)
+	}
+	if err != nil {
+		return fmt.Errorf("%w: update topic %s: %w", ErrNode, t.Name, err)
+	}
+	return nil
+}
+
+// updateGroup makes the node's copy of g match g, recreating it when the
+// node lost it.
+func updateGroup(ctx context.Context, n Node, g Group) error {
+	want := GroupRequest(g)
+	_, err := n.UpdateGroup(ctx, &adminpb.UpdateGroupRequest{Name: g.GroupID, Orderly: &want.Orderly, MaxRetries: want.MaxRetries,
+		MaxReceiveTps: &want.MaxReceiveTps, RetryIntervalSeconds: &want.RetryIntervalSeconds})
+	if status.Code(err) == codes.NotFound {
+		return pushGroup(ctx, n, g)
+	}
+	if err != nil {
+		return fmt.Errorf("%w: update group %s: %w", ErrNode, g.GroupID, err)
+	}
+	return nil
+}
+
+// UpdateTopicOnNode makes n's copy of t match t; the reconciler's drift repair uses it.
+func UpdateTopicOnNode(ctx context.Context, n Node, t Topic) error { return updateTopic(ctx, n, t) }
+
+// UpdateGroupOnNode makes n's copy of g match g.
+func UpdateGroupOnNode(ctx context.Context, n Node, g Group) error { return updateGroup(ctx, n, g) }
 
 // pushTopic creates t on the node; one the node already has counts as done.
 func pushTopic(ctx context.Context, n Node, t Topic) error {

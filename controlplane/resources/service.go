@@ -11,6 +11,7 @@ import (
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/orbitmq/orbit/controlplane/instances"
@@ -232,16 +233,19 @@ type TopicUpdate struct {
 	Remark      *string
 }
 
-// UpdateTopic changes a topic's remark or send limit. Both live in the
-// control plane only, so the instance need not be running.
+// UpdateTopic changes a topic's remark or send limit. A new send limit is
+// pushed to the node first and needs a RUNNING instance; a remark lives in
+// the control plane only.
 func (s *Service) UpdateTopic(ctx context.Context, p iam.Principal, instanceID, name string, in TopicUpdate) (Topic, error) {
-	if _, err := s.instance(ctx, p, acl.InstancesWrite, instanceID, false); err != nil {
+	inst, err := s.instance(ctx, p, acl.InstancesWrite, instanceID, false)
+	if err != nil {
 		return Topic{}, err
 	}
 	t, err := s.store.GetTopic(ctx, instanceID, name)
 	if err != nil {
 		return Topic{}, err
 	}
+	old := t
 	if in.MessageType != nil && *in.MessageType != t.MessageType {
 		return Topic{}, invalid("messageType", "is immutable: create a new topic for another message type")
 	}
@@ -257,6 +261,14 @@ func (s *Service) UpdateTopic(ctx context.Context, p iam.Principal, instanceID, 
 			return Topic{}, err
 		}
 		t.Remark = r
+	}
+	if t.MaxSendTPS != old.MaxSendTPS {
+		if inst.Status != instances.StatusRunning || inst.Desired != instances.DesiredRunning {
+			return Topic{}, ErrNotRunning
+		}
+		if err := s.withNode(inst, func(n Node) error { return updateTopic(ctx, n, t) }); err != nil {
+			return Topic{}, err
+		}
 	}
 	t.UpdatedAt = s.clock()
 	if err := s.store.SaveTopic(ctx, t); err != nil {
@@ -415,7 +427,7 @@ type GroupUpdate struct {
 }
 
 // UpdateGroup changes a group. A change the node enforces (delivery order,
-// max retries) is pushed to the node first and needs a RUNNING instance.
+// retry policy, receive limit) is pushed to the node first and needs a RUNNING instance.
 func (s *Service) UpdateGroup(ctx context.Context, p iam.Principal, instanceID, groupID string, in GroupUpdate) (Group, error) {
 	inst, err := s.instance(ctx, p, acl.InstancesWrite, instanceID, false)
 	if err != nil {
@@ -450,23 +462,11 @@ func (s *Service) UpdateGroup(ctx context.Context, p iam.Principal, instanceID, 
 		}
 		g.Remark = r
 	}
-	if g.DeliveryOrderType != old.DeliveryOrderType || g.MaxRetryTimes != old.MaxRetryTimes {
+	if !proto.Equal(GroupRequest(g), GroupRequest(old)) { // a change the node enforces
 		if inst.Status != instances.StatusRunning || inst.Desired != instances.DesiredRunning {
 			return Group{}, ErrNotRunning
 		}
-		orderly, retries := g.DeliveryOrderType == OrderOrderly, int32(g.MaxRetryTimes)
-		err := s.withNode(inst, func(n Node) error {
-			_, err := n.UpdateGroup(ctx, &adminpb.UpdateGroupRequest{Name: g.GroupID, Orderly: &orderly, MaxRetries: &retries})
-			if status.Code(err) == codes.NotFound {
-				// The node lost it: recreate it with the new settings.
-				return pushGroup(ctx, n, g)
-			}
-			if err != nil {
-				return fmt.Errorf("%w: update group %s: %w", ErrNode, g.GroupID, err)
-			}
-			return nil
-		})
-		if err != nil {
+		if err := s.withNode(inst, func(n Node) error { return updateGroup(ctx, n, g) }); err != nil {
 			return Group{}, err
 		}
 	}
@@ -505,20 +505,19 @@ func (s *Service) DeleteGroup(ctx context.Context, p iam.Principal, instanceID, 
 	return nil
 }
 
-// GroupLag reads the group's progress per topic and queue from the node.
-func (s *Service) GroupLag(ctx context.Context, p iam.Principal, instanceID, groupID string) (*adminpb.GetGroupOffsetsResponse, error) {
-	inst, err := s.instance(ctx, p, acl.InstancesRead, instanceID, false)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := s.store.GetGroup(ctx, instanceID, groupID); err != nil {
-		return nil, err
-	}
-	if inst.Status != instances.StatusRunning {
-		return nil, ErrNotRunning
-	}
-	var out *adminpb.GetGroupOffsetsResponse
-	err = s.withNode(inst, func(n Node) error {
+// GroupLag is a group's progress per topic and queue and the recent
+// samples of its total lag (oldest first; empty when the node has none).
+type GroupLag struct {
+	Offsets       *adminpb.GetGroupOffsetsResponse
+	Trend         []*adminpb.LagPoint
+	TrendInterval time.Duration
+}
+
+// GroupLag reads the group's progress per topic and queue, and its lag
+// trend, from the node.
+func (s *Service) GroupLag(ctx context.Context, p iam.Principal, instanceID, groupID string) (GroupLag, error) {
+	var out GroupLag
+	err := s.readGroupNode(ctx, p, instanceID, groupID, func(n Node) error {
 		resp, err := n.GetGroupOffsets(ctx, &adminpb.GetGroupOffsetsRequest{Group: groupID})
 		if status.Code(err) == codes.NotFound {
 			resp, err = &adminpb.GetGroupOffsetsResponse{}, nil // nothing consumed yet
@@ -526,7 +525,17 @@ func (s *Service) GroupLag(ctx context.Context, p iam.Principal, instanceID, gro
 		if err != nil {
 			return fmt.Errorf("%w: group offsets %s: %w", ErrNode, groupID, err)
 		}
-		out = resp
+		out.Offsets = resp
+		hist, err := n.GetLagHistory(ctx, &adminpb.GetLagHistoryRequest{Groups: []string{groupID}})
+		if err != nil {
+			return fmt.Errorf("%w: lag history %s: %w", ErrNode, groupID, err)
+		}
+		for _, ser := range hist.GetSeries() {
+			if ser.GetGroup() == groupID {
+				out.Trend = ser.GetPoints()
+			}
+		}
+		out.TrendInterval = hist.GetInterval().AsDuration()
 		return nil
 	})
 	return out, err
@@ -625,18 +634,8 @@ func (s *Service) ResetOffset(ctx context.Context, p iam.Principal, instanceID, 
 // %DLQ%<group> topic, oldest first per queue) from the node, with bodies cut
 // to a preview. pageToken is the node's next_page_token, passed through.
 func (s *Service) DeadLetters(ctx context.Context, p iam.Principal, instanceID, groupID string, pageSize int, pageToken string) (*adminpb.QueryMessagesResponse, error) {
-	inst, err := s.instance(ctx, p, acl.InstancesRead, instanceID, false)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := s.store.GetGroup(ctx, instanceID, groupID); err != nil {
-		return nil, err
-	}
-	if inst.Status != instances.StatusRunning {
-		return nil, ErrNotRunning
-	}
 	var out *adminpb.QueryMessagesResponse
-	err = s.withNode(inst, func(n Node) error {
+	err := s.readGroupNode(ctx, p, instanceID, groupID, func(n Node) error {
 		resp, err := n.QueryMessages(ctx, &adminpb.QueryMessagesRequest{
 			Topic: broker.DLQTopic(groupID), StartTime: timestamppb.New(time.Unix(0, 0)), EndTime: timestamppb.New(s.now().Add(time.Hour)),
 			PageSize: int32(pageSize), PageToken: pageToken,

@@ -39,6 +39,7 @@ func toTopic(t broker.Topic) *adminpb.Topic {
 		Name:       t.Name,
 		Type:       toTopicType(t.Type),
 		QueueCount: t.Queues,
+		MaxSendTps: t.MaxSendTPS,
 		CreateTime: timestamp(t.CreatedAt),
 		UpdateTime: timestamp(t.UpdatedAt),
 	}
@@ -51,6 +52,9 @@ func toGroup(g broker.Group) *adminpb.Group {
 		MaxRetries: fromBrokerRetries(g.MaxRetries),
 		CreateTime: timestamp(g.CreatedAt),
 		UpdateTime: timestamp(g.UpdatedAt),
+
+		MaxReceiveTps:        g.MaxReceiveTPS,
+		RetryIntervalSeconds: int32(g.RetryInterval / time.Second),
 	}
 }
 
@@ -95,4 +99,21 @@ func fromBrokerRetries(n int32) int32 {
 		return 0
 	}
 	return n
+}
+
+func toReceiveTPS(n int32) (int32, error) {
+	if n < 0 {
+		return 0, invalid("max_receive_tps %d must not be negative (0: no cap)", n)
+	}
+	return n, nil
+}
+
+// toRetryInterval converts retry_interval_seconds, 0 (exponential backoff)
+// or 1..7200.
+func toRetryInterval(sec int32) (time.Duration, error) {
+	limit := int32(broker.MaxRetryInterval / time.Second)
+	if sec < 0 || sec > limit {
+		return 0, invalid("retry_interval_seconds %d is out of range: want 0 (exponential backoff) or 1..%d", sec, limit)
+	}
+	return time.Duration(sec) * time.Second, nil
 }

@@ -2,6 +2,7 @@ package admin
 
 import (
 	"context"
+	"time"
 
 	"github.com/orbitmq/orbit/dataplane/admin/adminpb"
 	"github.com/orbitmq/orbit/dataplane/broker"
@@ -12,6 +13,13 @@ func (v *service) CreateGroup(ctx context.Context, req *adminpb.CreateGroupReque
 		return nil, invalid("name is required")
 	}
 	g := broker.Group{Name: req.GetName(), Orderly: req.GetOrderly(), MaxRetries: broker.DefaultMaxRetries}
+	var err error
+	if g.MaxReceiveTPS, err = toReceiveTPS(req.GetMaxReceiveTps()); err != nil {
+		return nil, err
+	}
+	if g.RetryInterval, err = toRetryInterval(req.GetRetryIntervalSeconds()); err != nil {
+		return nil, err
+	}
 	if req.MaxRetries != nil {
 		n, err := toBrokerRetries(req.GetMaxRetries())
 		if err != nil {
@@ -19,7 +27,7 @@ func (v *service) CreateGroup(ctx context.Context, req *adminpb.CreateGroupReque
 		}
 		g.MaxRetries = n
 	}
-	g, err := v.s.broker.CreateGroup(ctx, g)
+	g, err = v.s.broker.CreateGroup(ctx, g)
 	if err != nil {
 		return nil, v.s.toStatus(ctx, "CreateGroup", subject{group: req.GetName()}, err)
 	}
@@ -31,19 +39,36 @@ func (v *service) UpdateGroup(ctx context.Context, req *adminpb.UpdateGroupReque
 	if req.GetName() == "" {
 		return nil, invalid("name is required")
 	}
-	if req.Orderly == nil && req.MaxRetries == nil {
-		return nil, invalid("nothing to update: set orderly or max_retries")
+	if req.Orderly == nil && req.MaxRetries == nil && req.MaxReceiveTps == nil && req.RetryIntervalSeconds == nil {
+		return nil, invalid("nothing to update: set orderly, max_retries, max_receive_tps or retry_interval_seconds")
 	}
-	var retries int32
+	// Check every field before reading the group, so a bad request is
+	// answered the same whether or not the group exists.
+	var (
+		retries, receiveTPS int32
+		interval            time.Duration
+		err                 error
+	)
 	if req.MaxRetries != nil {
-		var err error
 		if retries, err = toBrokerRetries(req.GetMaxRetries()); err != nil {
 			return nil, err
 		}
 	}
+	if receiveTPS, err = toReceiveTPS(req.GetMaxReceiveTps()); err != nil {
+		return nil, err
+	}
+	if interval, err = toRetryInterval(req.GetRetryIntervalSeconds()); err != nil {
+		return nil, err
+	}
 	g, err := v.s.broker.GetGroup(req.GetName())
 	if err != nil {
 		return nil, v.s.toStatus(ctx, "UpdateGroup", about, err)
+	}
+	if req.MaxReceiveTps != nil {
+		g.MaxReceiveTPS = receiveTPS
+	}
+	if req.RetryIntervalSeconds != nil {
+		g.RetryInterval = interval
 	}
 	if req.Orderly != nil {
 		g.Orderly = req.GetOrderly()

@@ -1,7 +1,8 @@
 // Package admin is a data-plane node's admin gRPC service
 // (orbit.admin.v1.Admin, defined in adminpb/admin.proto): topics, consumer
-// groups, group offsets, node statistics, message query and message traces.
-// The control plane and the `orbit admin` command reach a node only through
+// groups, group offsets, node statistics, message query and message traces,
+// the clients connected to the node's proxy and a history of group lag
+// (RunLagSampler, run by the node). The control plane and the `orbit admin` command reach a node only through
 // it.
 //
 // Authentication is built in: Register installs the service so that every
@@ -17,6 +18,7 @@
 package admin
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -53,6 +55,17 @@ type Config struct {
 	// Keys are the node's access keys (PutAccessKey, DeleteAccessKey,
 	// ListAccessKeys); nil: those calls fail with FailedPrecondition.
 	Keys *acl.Store
+	// Clients are the clients of the node's proxy (ListClients,
+	// GetGroupSubscriptions); nil (a node without a proxy): those calls
+	// fail with FailedPrecondition.
+	Clients ClientSource
+	// LagInterval is the time between samples of RunLagSampler (0:
+	// DefaultLagInterval); LagPoints how many samples it keeps per group
+	// (0: DefaultLagPoints).
+	LagInterval time.Duration
+	LagPoints   int
+	// Now is the clock of lag samples; nil: time.Now.
+	Now func() time.Time
 }
 
 // Validate reports configuration that cannot work. It never includes the token.
@@ -67,6 +80,12 @@ func (c Config) Validate() error {
 	if strings.TrimSpace(c.Token) == "" {
 		errs = append(errs, errors.New("an admin token is required: refusing to serve the admin service without authentication"))
 	}
+	if c.LagInterval < 0 {
+		errs = append(errs, errors.New("lag interval must not be negative (0: the default)"))
+	}
+	if c.LagPoints < 0 {
+		errs = append(errs, errors.New("lag points must not be negative (0: the default)"))
+	}
 	return errors.Join(errs...)
 }
 
@@ -80,6 +99,9 @@ type Server struct {
 	storeHost string
 	auth      *grpcauth.Verifier // the admin token check
 	keys      *acl.Store
+	clients   ClientSource // nil: no proxy in this node
+	lag       *lagHistory
+	now       func() time.Time
 }
 
 // New checks cfg and returns the admin service. An empty token is an error:
@@ -96,6 +118,10 @@ func New(cfg Config) (*Server, error) {
 	if started.IsZero() {
 		started = time.Now()
 	}
+	now := cfg.Now
+	if now == nil {
+		now = time.Now
+	}
 	auth, err := grpcauth.NewVerifier(cfg.Token, "admin token")
 	if err != nil {
 		return nil, fmt.Errorf("admin config: %w", err)
@@ -109,6 +135,9 @@ func New(cfg Config) (*Server, error) {
 		startedAt: started,
 		storeHost: cfg.StoreHost,
 		keys:      cfg.Keys,
+		clients:   cfg.Clients,
+		lag:       newLagHistory(cmp.Or(cfg.LagInterval, DefaultLagInterval), cmp.Or(cfg.LagPoints, DefaultLagPoints)),
+		now:       now,
 	}, nil
 }
 

@@ -34,7 +34,10 @@ func (v *service) CreateTopic(ctx context.Context, req *adminpb.CreateTopicReque
 	if queues == 0 {
 		queues = DefaultQueueCount
 	}
-	t, err := v.s.broker.CreateTopic(ctx, broker.Topic{Name: req.GetName(), Type: bt, Queues: queues})
+	if req.GetMaxSendTps() < 0 {
+		return nil, invalid("max_send_tps %d must not be negative (0: no cap)", req.GetMaxSendTps())
+	}
+	t, err := v.s.broker.CreateTopic(ctx, broker.Topic{Name: req.GetName(), Type: bt, Queues: queues, MaxSendTPS: req.GetMaxSendTps()})
 	if err != nil {
 		return nil, v.s.toStatus(ctx, "CreateTopic", subject{topic: req.GetName()}, err)
 	}
@@ -46,8 +49,11 @@ func (v *service) UpdateTopic(ctx context.Context, req *adminpb.UpdateTopicReque
 	if req.GetName() == "" {
 		return nil, invalid("name is required")
 	}
-	if req.Type == nil && req.QueueCount == nil {
-		return nil, invalid("nothing to update: set type or queue_count")
+	if req.Type == nil && req.QueueCount == nil && req.MaxSendTps == nil {
+		return nil, invalid("nothing to update: set type, queue_count or max_send_tps")
+	}
+	if req.GetMaxSendTps() < 0 {
+		return nil, invalid("max_send_tps %d must not be negative (0: no cap)", req.GetMaxSendTps())
 	}
 	// Read, change the fields that were set, write back: the broker takes
 	// whole definitions.
@@ -62,6 +68,9 @@ func (v *service) UpdateTopic(ctx context.Context, req *adminpb.UpdateTopicReque
 	}
 	if req.QueueCount != nil {
 		t.Queues = req.GetQueueCount()
+	}
+	if req.MaxSendTps != nil {
+		t.MaxSendTPS = req.GetMaxSendTps()
 	}
 	if t, err = v.s.broker.UpdateTopic(ctx, t); err != nil {
 		return nil, v.s.toStatus(ctx, "UpdateTopic", about, err)

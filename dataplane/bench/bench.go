@@ -43,7 +43,7 @@ type Config struct {
 	SecretKey  string
 	TLS        bool
 	Size       int // message body bytes
-	Producers  int // concurrent senders (each sends synchronously, one message in flight)
+	Producers  int // concurrent senders (each sends synchronously, one message in flight); 0: receive only
 	Consumers  int // push consumer clients
 	Duration   time.Duration
 	Progress   io.Writer     // one line per interval; nil: none
@@ -53,15 +53,18 @@ type Config struct {
 	Type          string        // TypeNormal (default), TypeFIFO or TypeDelay
 	MessageGroups int           // FIFO: message groups, at least Producers (each sender owns its groups)
 	Delay         time.Duration // DELAY: how far ahead each message is due
-	Messages      int64         // stop after this many sends (0: run for Duration)
+	Messages      int64         // stop after this many sends (0: run for Duration); receive only: this many receives
 }
 
 // Report is the outcome of a run.
 type Report struct {
 	Sent, SendErrors, Received int64
-	Elapsed                    time.Duration // sending phase
-	SendRate, ReceiveRate      float64       // messages per second
-	SendLatency, E2ELatency    Percentiles
+	// FirstSendError is the first failed send's error, as the client
+	// reported it (the server's code and message).
+	FirstSendError          string        `json:",omitempty"`
+	Elapsed                 time.Duration // sending phase
+	SendRate, ReceiveRate   float64       // messages per second
+	SendLatency, E2ELatency Percentiles
 
 	// Lateness (DELAY): receive time minus due time of each message.
 	Lateness Percentiles `json:",omitzero"`
@@ -103,9 +106,16 @@ func round(d time.Duration) time.Duration {
 
 // Run sends for cfg.Duration with cfg.Producers concurrent senders while
 // cfg.Consumers push consumers receive, then waits for the consumers to drain.
+// With no producers it only receives: until cfg.Messages arrived, or for at
+// most the drain limit (what a group has in backlog, e.g. after an offset
+// reset).
 func Run(ctx context.Context, cfg Config) (Report, error) {
-	if cfg.Size <= 0 || cfg.Producers <= 0 || cfg.Duration <= 0 || cfg.Endpoint == "" || cfg.Topic == "" {
+	if cfg.Size <= 0 || cfg.Producers < 0 || cfg.Duration <= 0 || cfg.Endpoint == "" || cfg.Topic == "" {
 		return Report{}, errors.New("bench: endpoint, topic, size, producers and duration are required")
+	}
+	receiveOnly := cfg.Producers == 0
+	if receiveOnly && (cfg.Consumers <= 0 || cfg.Messages <= 0) {
+		return Report{}, errors.New("bench: without producers, consumers and a number of messages to receive are required")
 	}
 	if cfg.Consumers > 0 && cfg.Group == "" {
 		return Report{}, errors.New("bench: consumers need a group")
@@ -216,6 +226,7 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 		body[i] = byte('a' + i%26)
 	}
 	var sent, sendErrs atomic.Int64
+	var firstErr atomic.Pointer[string]
 	lat := make([][]time.Duration, cfg.Producers)
 	sendCtx, stopSending := context.WithTimeout(ctx, cfg.Duration)
 	defer stopSending()
@@ -254,6 +265,8 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 						sent.Add(-1)
 					}
 					sendErrs.Add(1)
+					msg := err.Error()
+					firstErr.CompareAndSwap(nil, &msg)
 					continue
 				}
 				lat[i] = append(lat[i], time.Since(t0))
@@ -270,10 +283,14 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 
 	// Let consumers catch up with what was sent.
 	if cfg.Consumers > 0 {
+		want := func() int64 { return sent.Load() }
+		if receiveOnly {
+			want = func() int64 { return cfg.Messages }
+		}
 		deadline := time.NewTimer(cfg.DrainLimit)
 		tick := time.NewTicker(50 * time.Millisecond)
 	drain:
-		for received.Load() < sent.Load() {
+		for received.Load() < want() {
 			select {
 			case <-tick.C:
 			case <-deadline.C:
@@ -303,6 +320,9 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	}
 	if cfg.Consumers > 0 {
 		r.ReceiveRate = float64(r.Received) / recvElapsed.Seconds()
+	}
+	if e := firstErr.Load(); e != nil {
+		r.FirstSendError = *e
 	}
 	return r, nil
 }

@@ -53,11 +53,11 @@ func (b *Broker) createTopicLocked(t Topic) (Topic, error) {
 		return Topic{}, fmt.Errorf("store topic %q: %w", t.Name, err)
 	}
 	b.topics[t.Name] = &topicEntry{Topic: t}
-	b.log.Info("topic created", "topic", t.Name, "type", t.Type, "queues", t.Queues)
+	b.log.Info("topic created", "topic", t.Name, "type", t.Type, "queues", t.Queues, "max_send_tps", t.MaxSendTPS)
 	return t, nil
 }
 
-// UpdateTopic changes a topic's type or queue count. Queues may only grow:
+// UpdateTopic changes a topic's type, queue count or send cap. Queues may only grow:
 // shrinking would strand the messages of the removed queues.
 func (b *Broker) UpdateTopic(ctx context.Context, t Topic) (Topic, error) {
 	if err := ctx.Err(); err != nil {
@@ -88,7 +88,7 @@ func (b *Broker) UpdateTopic(ctx context.Context, t Topic) (Topic, error) {
 			s.grow(b.st, t.Queues)
 		}
 	}
-	b.log.Info("topic updated", "topic", t.Name, "type", t.Type, "queues", t.Queues)
+	b.log.Info("topic updated", "topic", t.Name, "type", t.Type, "queues", t.Queues, "max_send_tps", t.MaxSendTPS)
 	return t, nil
 }
 
@@ -180,7 +180,8 @@ func (b *Broker) CreateGroup(ctx context.Context, g Group) (Group, error) {
 		return Group{}, fmt.Errorf("store group %q: %w", g.Name, err)
 	}
 	b.groups[g.Name] = g
-	b.log.Info("group created", "group", g.Name, "max_retries", g.MaxRetries, "orderly", g.Orderly)
+	b.log.Info("group created", "group", g.Name, "max_retries", g.MaxRetries, "orderly", g.Orderly,
+		"max_receive_tps", g.MaxReceiveTPS, "retry_interval", g.RetryInterval)
 	return g, nil
 }
 
@@ -208,7 +209,8 @@ func (b *Broker) UpdateGroup(ctx context.Context, g Group) (Group, error) {
 		return Group{}, fmt.Errorf("store group %q: %w", g.Name, err)
 	}
 	b.groups[g.Name] = g
-	b.log.Info("group updated", "group", g.Name, "max_retries", g.MaxRetries, "orderly", g.Orderly)
+	b.log.Info("group updated", "group", g.Name, "max_retries", g.MaxRetries, "orderly", g.Orderly,
+		"max_receive_tps", g.MaxReceiveTPS, "retry_interval", g.RetryInterval)
 	return g, nil
 }
 

@@ -60,11 +60,15 @@ const (
 
 // Topic is a topic's definition.
 type Topic struct {
-	Name      string
-	Type      TopicType
-	Queues    int32 // 1..64
-	CreatedAt time.Time
-	UpdatedAt time.Time
+	Name   string
+	Type   TopicType
+	Queues int32 // 1..64
+	// MaxSendTPS is how many messages per second producers may send to the
+	// topic (0 = no cap; the instance's own limit still applies). The proxy
+	// enforces it; the broker only stores it.
+	MaxSendTPS int32
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
 }
 
 // Group is a consumer group's definition.
@@ -76,8 +80,16 @@ type Group struct {
 	// zero Group must mean "defaults"; NoRetries (-1) allows one delivery
 	// only. The stored value is the effective one (16 or -1, never 0).
 	MaxRetries int32
-	CreatedAt  time.Time
-	UpdatedAt  time.Time
+	// MaxReceiveTPS is how many messages per second the group's consumers
+	// may receive (0 = no cap). The proxy enforces it.
+	MaxReceiveTPS int32
+	// RetryInterval is the fixed delay before a message a consumer failed
+	// is delivered again, whole seconds in 1 s..MaxRetryInterval; 0 keeps
+	// the default exponential backoff (1 s doubling up to 2 h). Push
+	// consumers apply it: the proxy hands it to them as their retry policy.
+	RetryInterval time.Duration
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
 }
 
 const (
@@ -88,6 +100,9 @@ const (
 	NoRetries int32 = -1
 	// MaxRetriesLimit bounds Group.MaxRetries.
 	MaxRetriesLimit int32 = 1000
+	// MaxRetryInterval bounds Group.RetryInterval: the longest step of the
+	// default backoff.
+	MaxRetryInterval = 2 * time.Hour
 )
 
 // Config builds a Broker. Zero fields take DefaultConfig's values.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"time"
 )
 
 // Name rules follow Apache RocketMQ's TopicValidator: topics and groups match
@@ -109,6 +110,9 @@ func validateTopic(t Topic) error {
 	if t.Queues < 1 || t.Queues > maxQueues {
 		return fmt.Errorf("%w: topic queue count %d is outside 1..%d", ErrInvalidArgument, t.Queues, maxQueues)
 	}
+	if t.MaxSendTPS < 0 {
+		return fmt.Errorf("%w: topic max send TPS %d must not be negative (0: no cap)", ErrInvalidArgument, t.MaxSendTPS)
+	}
 	return nil
 }
 
@@ -122,6 +126,14 @@ func normalizeGroup(g Group) (Group, error) {
 		g.MaxRetries = DefaultMaxRetries
 	case g.MaxRetries < NoRetries || g.MaxRetries > MaxRetriesLimit:
 		return g, fmt.Errorf("%w: group max retries %d is outside -1..%d", ErrInvalidArgument, g.MaxRetries, MaxRetriesLimit)
+	}
+	if g.MaxReceiveTPS < 0 {
+		return g, fmt.Errorf("%w: group max receive TPS %d must not be negative (0: no cap)", ErrInvalidArgument, g.MaxReceiveTPS)
+	}
+	// Whole seconds: Node.js push consumers read the retry policy in
+	// seconds only.
+	if r := g.RetryInterval; r != 0 && (r < time.Second || r > MaxRetryInterval || r%time.Second != 0) {
+		return g, fmt.Errorf("%w: group retry interval %s is not whole seconds within 1s..%s (0: exponential backoff)", ErrInvalidArgument, r, MaxRetryInterval)
 	}
 	return g, nil
 }

@@ -625,7 +625,7 @@ func TestDelayRecallRacesFire(t *testing.T) {
 	}()
 
 	const n = 200
-	due := time.Now().Add(time.Second) // sends take a while under -race
+	due := time.Now().Add(3 * time.Second) // 200 sends take a while under -race on a loaded machine
 	handles := make([]string, n)
 	for i := range n {
 		handles[i] = e.sendOne(delayMsg("d", fmt.Sprint(i), due.Add(time.Duration(i)*time.Millisecond))).RecallHandle

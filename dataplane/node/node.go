@@ -107,6 +107,10 @@ type Config struct {
 	// through the admin service) that allows what it does.
 	AllowAnonymous bool
 
+	// LagSampleInterval is the time between the samples of every group's
+	// lag the admin service keeps (GetLagHistory); 0: its default, 30 s.
+	LagSampleInterval time.Duration
+
 	Version string
 	Log     *slog.Logger
 }
@@ -204,6 +208,9 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("%s must not be negative (0: the default)", d.flag))
 		}
 	}
+	if c.LagSampleInterval < 0 {
+		errs = append(errs, errors.New("lag sample interval must not be negative (0: the default)"))
+	}
 	if c.TxnCheckMax < 0 {
 		errs = append(errs, errors.New("--txn-check-max must not be negative (0: the default)"))
 	}
@@ -227,11 +234,13 @@ type Node struct {
 	broker *broker.Broker
 	proxy  *proxy.Server
 	admin  *grpc.Server
-	http   *http.Server
-	rpc    *brokerrpc.Server // broker role
-	remote *brokerrpc.Client // proxy role
-	tracer *trace.Writer     // nil when tracing is off or for a proxy role
-	keys   *acl.Store        // nil for a proxy role
+	// adminSvc is the service admin serves (nil for a proxy node).
+	adminSvc *admin.Server
+	http     *http.Server
+	rpc      *brokerrpc.Server // broker role
+	remote   *brokerrpc.Client // proxy role
+	tracer   *trace.Writer     // nil when tracing is off or for a proxy role
+	keys     *acl.Store        // nil for a proxy role
 
 	grpcLn, adminLn, httpLn, brokerLn net.Listener
 
@@ -309,11 +318,16 @@ func Start(ctx context.Context, cfg Config) (_ *Node, retErr error) {
 		if storeHost == "" {
 			storeHost = cmp.Or(n.GRPCAddr(), n.BrokerAddr())
 		}
-		adm, err := admin.New(admin.Config{Broker: n.broker, Store: n.store, Token: cfg.AdminToken, Log: log.With("component", "admin"),
-			Version: cfg.Version, StartedAt: time.Now(), StoreHost: storeHost, Keys: n.keys})
+		acfg := admin.Config{Broker: n.broker, Store: n.store, Token: cfg.AdminToken, Log: log.With("component", "admin"),
+			Version: cfg.Version, StartedAt: time.Now(), StoreHost: storeHost, Keys: n.keys, LagInterval: cfg.LagSampleInterval}
+		if n.proxy != nil {
+			acfg.Clients = proxyClients{n.proxy}
+		}
+		adm, err := admin.New(acfg)
 		if err != nil {
 			return nil, fmt.Errorf("start admin service: %w", err)
 		}
+		n.adminSvc = adm
 		n.admin = grpc.NewServer(adm.ServerOptions()...)
 		adm.Register(n.admin)
 		if n.adminLn, err = net.Listen("tcp", cfg.AdminAddr); err != nil {
@@ -338,6 +352,7 @@ func Start(ctx context.Context, cfg Config) (_ *Node, retErr error) {
 	if n.broker != nil {
 		n.run(func() error { return n.broker.Run(rctx) })
 		n.run(func() error { return ignoreClosed(n.admin.Serve(n.adminLn)) })
+		n.run(func() error { return n.adminSvc.RunLagSampler(rctx) })
 	}
 	if n.rpc != nil {
 		n.run(func() error { return n.rpc.Serve(n.brokerLn) })

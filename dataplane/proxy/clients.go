@@ -108,7 +108,33 @@ type clientState struct {
 	settings *v2.Settings // last Settings the client sent; nil until then
 	streams  map[*telemetryStream]struct{}
 	latest   *telemetryStream // the stream that carried the last Settings, or another open one
+	from     contact          // what its requests said about it, latest non-empty values
+	first    time.Time        // first request seen
 	lastSeen time.Time
+}
+
+// contact is what one request says about its client besides its id.
+type contact struct {
+	addr      string // the gRPC peer, host:port
+	language  string // x-mq-language
+	version   string // x-mq-client-version
+	accessKey string // the access key the request was verified with; "" when none was
+}
+
+// merge takes c's non-empty values: a request that says less (an
+// unauthenticated one, a telemetry command) does not erase what an earlier
+// one said.
+func (old *contact) merge(c contact) {
+	for _, f := range []struct {
+		dst *string
+		v   string
+	}{
+		{&old.addr, c.addr}, {&old.language, c.language}, {&old.version, c.version}, {&old.accessKey, c.accessKey},
+	} {
+		if f.v != "" {
+			*f.dst = f.v
+		}
+	}
 }
 
 // registry tracks clients by x-mq-client-id: their settings, telemetry
@@ -132,20 +158,23 @@ func newRegistry(now func() time.Time, timeout time.Duration, onGone func(string
 func (r *registry) lockedGet(id string) *clientState {
 	c, ok := r.clients[id]
 	if !ok {
-		c = &clientState{id: id, streams: make(map[*telemetryStream]struct{})}
+		c = &clientState{id: id, streams: make(map[*telemetryStream]struct{}), first: r.now()}
 		r.clients[id] = c
 		r.gauge(len(r.clients))
 	}
 	return c
 }
 
-// touch records activity of a client (any RPC counts as a heartbeat).
-func (r *registry) touch(id string) {
+// touch records activity of a client (any RPC counts as a heartbeat) and
+// what the request said about it.
+func (r *registry) touch(id string, from contact) {
 	if id == "" {
 		return
 	}
 	r.mu.Lock()
-	r.lockedGet(id).lastSeen = r.now()
+	c := r.lockedGet(id)
+	c.lastSeen = r.now()
+	c.from.merge(from)
 	r.mu.Unlock()
 }
 

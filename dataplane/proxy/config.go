@@ -112,6 +112,8 @@ type Config struct {
 	// per second (0 = unlimited). A send beyond it is refused with
 	// TOO_MANY_REQUESTS and stores nothing; a receive returns fewer
 	// messages, or waits within its long poll, instead of failing.
+	// Topics' send caps and groups' receive caps (broker.Topic.MaxSendTPS,
+	// broker.Group.MaxReceiveTPS) apply on top of it (caps.go).
 	MaxTPS int
 }
 

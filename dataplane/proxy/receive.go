@@ -179,26 +179,41 @@ func (s *Server) receive(ctx context.Context, clientID string, req *v2.ReceiveMe
 		return nil, err
 	}
 	until := time.Now().Add(poll)
-	if s.tps == nil {
+	// The instance's rate (Config.MaxTPS) and the group's receive cap.
+	var buckets []*tpsBucket
+	if s.tps != nil {
+		buckets = append(buckets, s.tps)
+	}
+	if gb, _ := s.caps.groups.bucket(group); gb != nil {
+		buckets = append(buckets, gb)
+	}
+	if len(buckets) == 0 {
 		return s.longPoll(ctx, rr, until)
 	}
-	n, err := s.awaitTokens(ctx, until)
+	n, err := s.awaitTokens(ctx, until, buckets)
 	if n == 0 {
 		return nil, err
 	}
 	rr.MaxMessages = min(rr.MaxMessages, n)
 	ds, err := s.longPoll(ctx, rr, until)
-	s.tps.charge(len(ds))
+	for _, b := range buckets {
+		b.charge(len(ds))
+	}
 	return ds, err
 }
 
-// awaitTokens waits, at most until the poll ends, for the rate limit
-// (Config.MaxTPS) to allow at least one message, and returns how many it
-// allows now. A throttled receive is answered like an empty one: 0 and nil
-// when the poll ran out or the server is stopping.
-func (s *Server) awaitTokens(ctx context.Context, until time.Time) (int, error) {
+// awaitTokens waits, at most until the poll ends, for every bucket (the
+// instance's rate limit, the group's receive cap) to allow at least one
+// message, and returns how many they all allow now. A throttled receive is
+// answered like an empty one: 0 and nil when the poll ran out or the server
+// is stopping.
+func (s *Server) awaitTokens(ctx context.Context, until time.Time, buckets []*tpsBucket) (int, error) {
 	for {
-		n, wait := s.tps.available()
+		n, wait := buckets[0].available()
+		for _, b := range buckets[1:] {
+			bn, bw := b.available()
+			n, wait = min(n, bn), max(wait, bw)
+		}
 		if n > 0 {
 			return n, nil
 		}

@@ -64,8 +64,8 @@ func (s *Server) sendMessage(ctx context.Context, clientID string, msgs []*v2.Me
 		}
 		out = append(out, sm)
 	}
-	if s.tps != nil && !s.tps.take(len(out)) {
-		return nil, reject(v2.Code_TOO_MANY_REQUESTS, "instance allows %d messages per second (sends plus receives); retry later", s.cfg.MaxTPS)
+	if err := s.takeSendTokens(topic, len(out)); err != nil {
+		return nil, err
 	}
 	results, err := s.cfg.Broker.Send(ctx, out)
 	if err != nil {
@@ -88,6 +88,23 @@ func (s *Server) sendMessage(ctx context.Context, clientID string, msgs []*v2.Me
 		}
 	}
 	return entries, nil
+}
+
+// takeSendTokens charges n messages to topic's send cap and to the
+// instance's rate, refusing with TOO_MANY_REQUESTS when either has too few
+// tokens left; a refusal takes nothing from the other.
+func (s *Server) takeSendTokens(topic string, n int) error {
+	tb, limit := s.caps.topics.bucket(topic)
+	if tb != nil && !tb.take(n) {
+		return reject(v2.Code_TOO_MANY_REQUESTS, "topic %s allows %d messages per second; retry later", topic, limit)
+	}
+	if s.tps != nil && !s.tps.take(n) {
+		if tb != nil {
+			tb.refund(n)
+		}
+		return reject(v2.Code_TOO_MANY_REQUESTS, "instance allows %d messages per second (sends plus receives); retry later", s.cfg.MaxTPS)
+	}
+	return nil
 }
 
 // checkMessage validates one client message (spec §7.3) and converts it.

@@ -45,6 +45,7 @@ type Server struct {
 	grpc      *grpc.Server
 	txnRR     atomic.Uint64 // rotates transaction checks among a topic's producers
 	tps       *tpsBucket    // nil: no rate limit (Config.MaxTPS 0)
+	caps      *caps         // topics' send caps and groups' receive caps
 
 	bgOnce   sync.Once
 	bgCtx    context.Context // background loops; canceled by Stop
@@ -66,6 +67,7 @@ func New(cfg Config) (*Server, error) {
 		routes:   cfg.Routes,
 		log:      cfg.Log,
 		stopping: make(chan struct{}),
+		caps:     newCaps(cfg.Broker, cfg.Now, cfg.Log),
 	}
 	if cfg.MaxTPS > 0 {
 		s.tps = newTPSBucket(cfg.MaxTPS, cfg.Now)
@@ -234,21 +236,33 @@ func methodName(full string) string {
 
 type statusGetter interface{ GetStatus() *v2.Status }
 
+// admit authenticates call when the node checks signatures, and records it
+// as activity of its client (any RPC counts as a heartbeat) with what the
+// request says about the client: the access key only once it is verified.
+func (s *Server) admit(ctx context.Context, call Call) error {
+	from := contactOf(ctx)
+	var err error
+	if s.cfg.Authenticator != nil {
+		if err = s.cfg.Authenticator.Authenticate(ctx, call); err == nil {
+			from.accessKey = accessKeyOf(call.Metadata)
+		}
+	}
+	s.clients.touch(clientIDOf(ctx), from)
+	return err
+}
+
 func (s *Server) unaryInterceptor(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 	method := methodName(info.FullMethod)
-	s.clients.touch(clientIDOf(ctx))
-	if s.cfg.Authenticator != nil {
-		md, _ := metadata.FromIncomingContext(ctx)
-		if err := s.cfg.Authenticator.Authenticate(ctx, Call{Method: method, Metadata: md, Request: req}); err != nil {
-			st := authStatus(err)
-			s.log.DebugContext(ctx, "request not authenticated", slog.String("op", method), slog.String("client_id", clientIDOf(ctx)))
-			if resp := statusResponse(method, st, req); resp != nil {
-				s.countRPC(method, st.GetCode().String())
-				return resp, nil
-			}
-			s.countRPC(method, "grpc_Unauthenticated")
-			return nil, status.Error(grpcUnauthenticated, st.GetMessage())
+	md, _ := metadata.FromIncomingContext(ctx)
+	if err := s.admit(ctx, Call{Method: method, Metadata: md, Request: req}); err != nil {
+		st := authStatus(err)
+		s.log.DebugContext(ctx, "request not authenticated", slog.String("op", method), slog.String("client_id", clientIDOf(ctx)))
+		if resp := statusResponse(method, st, req); resp != nil {
+			s.countRPC(method, st.GetCode().String())
+			return resp, nil
 		}
+		s.countRPC(method, "grpc_Unauthenticated")
+		return nil, status.Error(grpcUnauthenticated, st.GetMessage())
 	}
 	resp, err := handler(withCaller(ctx), req)
 	code := "OK"
@@ -285,31 +299,28 @@ func (r *recordingStream) SendMsg(m any) error {
 func (s *Server) streamInterceptor(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
 	method := methodName(info.FullMethod)
 	ctx := ss.Context()
-	s.clients.touch(clientIDOf(ctx))
-	if s.cfg.Authenticator != nil {
-		md, _ := metadata.FromIncomingContext(ctx)
-		call := Call{Method: method, Metadata: md}
+	md, _ := metadata.FromIncomingContext(ctx)
+	call := Call{Method: method, Metadata: md}
+	if s.cfg.Authenticator != nil && method == "ReceiveMessage" {
+		// Authorization needs the group and topic: read the request here
+		// and hand it to the handler (auth.go).
+		req := new(v2.ReceiveMessageRequest)
+		if err := ss.RecvMsg(req); err != nil {
+			return err
+		}
+		call.Request = req
+		ss = &preReadStream{ServerStream: ss, req: req}
+	}
+	if err := s.admit(ctx, call); err != nil {
+		st := authStatus(err)
+		s.log.DebugContext(ctx, "stream not authenticated", slog.String("op", method), slog.String("client_id", clientIDOf(ctx)))
 		if method == "ReceiveMessage" {
-			// Authorization needs the group and topic: read the request
-			// here and hand it to the handler (auth.go).
-			req := new(v2.ReceiveMessageRequest)
-			if err := ss.RecvMsg(req); err != nil {
-				return err
-			}
-			call.Request = req
-			ss = &preReadStream{ServerStream: ss, req: req}
+			s.countRPC(method, st.GetCode().String())
+			return ss.SendMsg(&v2.ReceiveMessageResponse{Content: &v2.ReceiveMessageResponse_Status{Status: st}})
 		}
-		if err := s.cfg.Authenticator.Authenticate(ctx, call); err != nil {
-			st := authStatus(err)
-			s.log.DebugContext(ctx, "stream not authenticated", slog.String("op", method), slog.String("client_id", clientIDOf(ctx)))
-			if method == "ReceiveMessage" {
-				s.countRPC(method, st.GetCode().String())
-				return ss.SendMsg(&v2.ReceiveMessageResponse{Content: &v2.ReceiveMessageResponse_Status{Status: st}})
-			}
-			// Telemetry: Go fails Start() only on a stream error (spec §3).
-			s.countRPC(method, "grpc_Unauthenticated")
-			return status.Error(grpcUnauthenticated, st.GetMessage())
-		}
+		// Telemetry: Go fails Start() only on a stream error (spec §3).
+		s.countRPC(method, "grpc_Unauthenticated")
+		return status.Error(grpcUnauthenticated, st.GetMessage())
 	}
 	rs := &recordingStream{ServerStream: ss, ctx: withCaller(ctx)}
 	err := handler(srv, rs)

@@ -89,7 +89,7 @@ func (s *Server) Telemetry(stream grpc.BidiStreamingServer[v2.TelemetryCommand, 
 }
 
 func (s *Server) onTelemetryCommand(ctx context.Context, clientID string, ts *telemetryStream, cmd *v2.TelemetryCommand) error {
-	s.clients.touch(clientID)
+	s.clients.touch(clientID, contactOf(ctx))
 	switch c := cmd.GetCommand().(type) {
 	case *v2.TelemetryCommand_Settings:
 		if c.Settings.GetPubSub() == nil {
@@ -147,13 +147,20 @@ func (s *Server) mergeSettings(in *v2.Settings) *v2.Settings {
 		sub.LongPollingTimeout = durationpb.New(s.cfg.LongPollingTimeout)
 		out.PubSub = &v2.Settings_Subscription{Subscription: sub}
 		// Exponential with whole seconds: Node push ignores customized
-		// policies and reads exponential ones in seconds (spec §6.2).
+		// policies and reads exponential ones in seconds (spec §6.2). A
+		// group's fixed retry interval is the same shape with
+		// initial = max = interval and multiplier 1, which every client
+		// reads as a constant delay.
+		initial, maxDelay, multiplier := consumerBackoffInitial, consumerBackoffMax, float32(consumerBackoffMultiply)
+		if g.RetryInterval > 0 {
+			initial, maxDelay, multiplier = g.RetryInterval, g.RetryInterval, 1
+		}
 		out.BackoffPolicy = &v2.RetryPolicy{
 			MaxAttempts: g.MaxRetries + 1,
 			Strategy: &v2.RetryPolicy_ExponentialBackoff{ExponentialBackoff: &v2.ExponentialBackoff{
-				Initial:    durationpb.New(consumerBackoffInitial),
-				Max:        durationpb.New(consumerBackoffMax),
-				Multiplier: consumerBackoffMultiply,
+				Initial:    durationpb.New(initial),
+				Max:        durationpb.New(maxDelay),
+				Multiplier: multiplier,
 			}},
 		}
 	}

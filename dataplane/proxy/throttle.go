@@ -6,7 +6,8 @@ import (
 	"time"
 )
 
-// tpsBucket is the instance's message rate limit (Config.MaxTPS): a token
+// tpsBucket is a message rate limit: the instance's (Config.MaxTPS), a
+// topic's send cap or a group's receive cap (caps.go). It is a token
 // bucket holding at most one second of messages. Every sent and every
 // received message takes a token. Sends that find too few tokens are refused;
 // receives take what there is and pay for what they got afterwards, so the
@@ -68,4 +69,16 @@ func (b *tpsBucket) charge(n int) {
 	defer b.mu.Unlock()
 	b.refillLocked()
 	b.tokens -= float64(n)
+}
+
+// refund gives back n tokens taken for a request that was then refused for
+// another reason, up to the bucket's capacity.
+func (b *tpsBucket) refund(n int) {
+	if n <= 0 {
+		return
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.refillLocked()
+	b.tokens = math.Min(b.rate, b.tokens+float64(n))
 }

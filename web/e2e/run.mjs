@@ -146,6 +146,47 @@ async function copyWithFocus(button, copied) {
   }
 }
 
+// pollUntil checks cond until it holds, nudging with refresh (a Refresh
+// button) whenever a check fails, a few seconds apart, up to timeout ms.
+async function pollUntil(cond, refresh, timeout, what) {
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    if (await cond()) return;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeout} ms waiting until ${what}`);
+    await refresh().catch(() => {});
+    // Give the refresh time to answer before looking again.
+    await page.waitForLoadState('networkidle', { timeout: 5000 }).catch(() => {});
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
+
+// runBench runs `orbit bench` (the binary the e2e serves with) as the Go
+// client of the instance and returns its JSON report.
+async function runBench(args) {
+  const logRoot = mkdtempSync(join(tmpdir(), 'orbit-e2e-bench-'));
+  try {
+    const child = spawn(bin, ['bench', ...args], {
+      env: { ...process.env, 'rocketmq.client.logRoot': logRoot, 'rocketmq.client.logLevel': 'error' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (err += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
+    const code = await new Promise((ok) => child.on('close', ok));
+    clearTimeout(timer);
+    if (code !== 0) throw new Error(`orbit bench exited with ${code}:\n${err.slice(-4000)}`);
+    try {
+      return JSON.parse(out);
+    } catch {
+      throw new Error(`orbit bench printed no JSON report:\n${out.slice(-2000)}\n${err.slice(-2000)}`);
+    }
+  } finally {
+    rmSync(logRoot, { recursive: true, force: true });
+  }
+}
+
 async function main() {
   rmSync(resultsDir, { recursive: true, force: true });
   mkdirSync(resultsDir, { recursive: true });
@@ -457,6 +498,8 @@ async function main() {
       await page.getByRole('row').filter({ hasText: groupId }).waitFor();
     });
 
+    let accessKey = { id: '', secret: '' };
+
     await step('create an access key; the secret is shown once', async () => {
       await page.getByRole('tab', { name: 'Access keys' }).click();
       await page.getByRole('button', { name: 'Create access key' }).click();
@@ -466,6 +509,9 @@ async function main() {
       const secret = (await shown.getByTestId('access-key-secret').innerText()).trim();
       const ak = (await shown.getByTestId('access-key-id').innerText()).trim();
       assert(secret.length >= 16, `a secret key is shown: ${secret.length} characters`);
+      // The form's default permissions (PUB and SUB on every topic, SUB on
+      // every group) are what the Go client needs in a later step.
+      accessKey = { id: ak, secret };
       await shot('access-key-created');
       await shown.getByRole('button', { name: 'I have copied it' }).click();
       await shown.waitFor({ state: 'hidden' });
@@ -473,6 +519,71 @@ async function main() {
       await row.waitFor();
       assert((await page.getByText(secret).filter({ visible: true }).count()) === 0, 'the secret is not shown again');
       // Back to the overview, where the instance's own actions are.
+      await page.getByRole('tab', { name: 'Overview' }).click();
+      await page.getByTestId('snippet-go').waitFor();
+    });
+
+    await step("see the group's lag after messages are sent by the Go client", async () => {
+      assert(accessKey.id && accessKey.secret, 'the access key of the previous step');
+      const auth = ['--endpoint', endpoint, '--access-key', accessKey.id, '--secret-key', accessKey.secret];
+      const common = ['--topic', topicName, '--group', groupId, '--producers', '1', '--size', '64', '--output', 'json'];
+      // The group subscribes and acknowledges everything: lag 0, and the
+      // node now knows the group consumes the topic.
+      const first = await runBench([...auth, ...common, '--consumers', '1', '--messages', '5']);
+      assert(first.Sent === 5 && first.SendErrors === 0, `bench sent 5 without errors: ${JSON.stringify(first)}`);
+      assert(first.Received === 5, `bench received 5: ${first.Received}`);
+      // Send only: these 10 wait for the group.
+      const second = await runBench([...auth, ...common, '--consumers', '0', '--messages', '10']);
+      assert(second.Sent === 10 && second.SendErrors === 0, `bench sent 10 without errors: ${JSON.stringify(second)}`);
+
+      await page.getByRole('tab', { name: 'Consumer groups' }).click();
+      const row = page.getByRole('row').filter({ hasText: groupId });
+      await row.waitFor();
+      await pollUntil(
+        () => page.getByTestId(`lag-${groupId}`).innerText().then((t) => t.trim() === '10', () => false),
+        () => page.getByRole('button', { name: 'Refresh groups' }).click(),
+        90_000,
+        `the lag cell of ${groupId} shows 10`,
+      );
+      await shot('groups-lag');
+
+      await row.getByRole('link', { name: groupId }).click();
+      await page.getByTestId('group-id').getByText(groupId).waitFor();
+      const total = page.locator('.ant-statistic').filter({ hasText: 'Total lag' });
+      await pollUntil(
+        () => total.innerText().then((t) => /\b10\b/.test(t), () => false),
+        () => page.getByRole('button', { name: 'Refresh lag' }).click(),
+        60_000,
+        'the lag card shows a total of 10',
+      );
+      await page.getByRole('cell', { name: topicName }).first().waitFor();
+      // The bench clients have left: the cards show who is still connected
+      // (nobody, or the consumer until its heartbeat expires), never an error.
+      const subs = page.getByTestId('subscriptions-card');
+      await subs.locator('.ant-table-row').or(subs.getByText('No online consumers')).first().waitFor({ timeout: 30_000 });
+      const conns = page.getByTestId('connections-card');
+      await conns.locator('.ant-table-row').or(conns.getByText('No connected clients')).first().waitFor({ timeout: 30_000 });
+      assert((await subs.getByRole('alert').count()) === 0, 'the subscriptions card shows no error');
+      assert((await conns.getByRole('alert').count()) === 0, 'the connections card shows no error');
+      await subs.scrollIntoViewIfNeeded();
+      await shot('group-detail-clients');
+
+      // The topic's queues hold the 15 messages sent.
+      await page.getByRole('button', { name: 'Consumer groups' }).click();
+      await page.getByRole('tab', { name: 'Topics' }).click();
+      await page.getByRole('row').filter({ hasText: topicName }).getByRole('button', { name: topicName, exact: true }).click();
+      const drawer = page.getByRole('dialog').filter({ hasText: `Topic “${topicName}”` });
+      await drawer.getByTestId('topic-queues').locator('.ant-table-row').first().waitFor();
+      assert((await drawer.getByTestId('topic-queues').locator('.ant-table-row').count()) === 8, 'the topic has 8 queues');
+      await pollUntil(
+        () => drawer.getByTestId('topic-message-count').innerText().then((t) => t.trim() === '15', () => false),
+        () => drawer.getByRole('button', { name: 'Refresh queues' }).click(),
+        30_000,
+        'the topic retains 15 messages',
+      );
+      await shot('topic-queues');
+      await drawer.getByRole('button', { name: 'Close' }).click();
+      await drawer.waitFor({ state: 'hidden' });
       await page.getByRole('tab', { name: 'Overview' }).click();
       await page.getByTestId('snippet-go').waitFor();
     });

@@ -151,23 +151,31 @@ func deliveryFromPB(p *brokerpb.Delivery) broker.Delivery {
 }
 
 func topicToPB(t broker.Topic) *brokerpb.Topic {
-	return &brokerpb.Topic{Name: t.Name, Type: string(t.Type), Queues: t.Queues, CreatedAt: timeToPB(t.CreatedAt), UpdatedAt: timeToPB(t.UpdatedAt)}
+	return &brokerpb.Topic{
+		Name: t.Name, Type: string(t.Type), Queues: t.Queues, MaxSendTps: t.MaxSendTPS,
+		CreatedAt: timeToPB(t.CreatedAt), UpdatedAt: timeToPB(t.UpdatedAt),
+	}
 }
 
 func topicFromPB(p *brokerpb.Topic) broker.Topic {
 	return broker.Topic{
-		Name: p.GetName(), Type: broker.TopicType(p.GetType()), Queues: p.GetQueues(),
+		Name: p.GetName(), Type: broker.TopicType(p.GetType()), Queues: p.GetQueues(), MaxSendTPS: p.GetMaxSendTps(),
 		CreatedAt: timeFromPB(p.GetCreatedAt()), UpdatedAt: timeFromPB(p.GetUpdatedAt()),
 	}
 }
 
 func groupToPB(g broker.Group) *brokerpb.Group {
-	return &brokerpb.Group{Name: g.Name, Orderly: g.Orderly, MaxRetries: g.MaxRetries, CreatedAt: timeToPB(g.CreatedAt), UpdatedAt: timeToPB(g.UpdatedAt)}
+	return &brokerpb.Group{
+		Name: g.Name, Orderly: g.Orderly, MaxRetries: g.MaxRetries,
+		MaxReceiveTps: g.MaxReceiveTPS, RetryIntervalNanos: int64(g.RetryInterval),
+		CreatedAt: timeToPB(g.CreatedAt), UpdatedAt: timeToPB(g.UpdatedAt),
+	}
 }
 
 func groupFromPB(p *brokerpb.Group) broker.Group {
 	return broker.Group{
 		Name: p.GetName(), Orderly: p.GetOrderly(), MaxRetries: p.GetMaxRetries(),
+		MaxReceiveTPS: p.GetMaxReceiveTps(), RetryInterval: time.Duration(p.GetRetryIntervalNanos()),
 		CreatedAt: timeFromPB(p.GetCreatedAt()), UpdatedAt: timeFromPB(p.GetUpdatedAt()),
 	}
 }

@@ -254,6 +254,26 @@ export interface paths {
         patch: operations["updateConsumerGroup"];
         trace?: never;
     };
+    "/api/v1/instances/{instanceId}/consumerGroups/{groupId}/connections": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List a consumer group's connections
+         * @description The group's consumers online now (a heartbeat or request within the client timeout), read from the node (the instance must be RUNNING).
+         */
+        get: operations["listConsumerGroupConnections"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/instances/{instanceId}/consumerGroups/{groupId}/consumeOffsets/{topicName}": {
         parameters: {
             query?: never;
@@ -323,9 +343,29 @@ export interface paths {
         };
         /**
          * Get a consumer group's lag
-         * @description Per topic and queue: the retained range, the consumer offset and the lag in messages, read from the node (the instance must be RUNNING).
+         * @description Per topic and queue: the retained range, the consumer offset, the lag in messages and the age of the oldest unconsumed message; and the recent trend of the total lag. Read from the node (the instance must be RUNNING).
          */
         get: operations["getConsumerGroupLag"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/instances/{instanceId}/consumerGroups/{groupId}/subscriptions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a consumer group's subscriptions
+         * @description Per topic, the filters the group's online consumers subscribe with and whether they agree, read from the node (the instance must be RUNNING).
+         */
+        get: operations["getConsumerGroupSubscriptions"];
         put?: never;
         post?: never;
         delete?: never;
@@ -620,6 +660,36 @@ export interface components {
             items: components["schemas"]["AuditEvent"][];
             nextPageToken?: string;
         };
+        Connection: {
+            /** @description The access key the client signs with; empty for anonymous clients. */
+            accessKey?: string;
+            /** @description host:port the client's latest request came from. */
+            address: string;
+            clientId: string;
+            /**
+             * @description UNSPECIFIED until the client has sent its settings.
+             * @enum {string}
+             */
+            clientType: "PRODUCER" | "PUSH_CONSUMER" | "SIMPLE_CONSUMER" | "PULL_CONSUMER" | "UNSPECIFIED";
+            /** Format: date-time */
+            firstSeen: string;
+            hostname?: string;
+            /** @description The SDK language the client reports, e.g. GOLANG, JAVA. */
+            language: string;
+            /**
+             * Format: date-time
+             * @description Last heartbeat or request.
+             */
+            lastHeartbeat: string;
+            subscriptions: components["schemas"]["Subscription"][];
+            /** @description The SDK version the client reports. */
+            version: string;
+        };
+        ConnectionList: {
+            /** @description Sorted by clientId. */
+            items: components["schemas"]["Connection"][];
+            nextPageToken?: string;
+        };
         ConsumeOffsetReset: {
             /** @description True: nothing was changed. */
             dryRun: boolean;
@@ -815,6 +885,22 @@ export interface components {
             items: components["schemas"]["QueueLag"][];
             /** Format: int64 */
             totalLag: number;
+            /** @description Recent samples of totalLag, oldest first, kept by the node for the last hour (lost when the node restarts). */
+            trend: components["schemas"]["LagPoint"][];
+            /**
+             * Format: int64
+             * @description Seconds between trend samples.
+             */
+            trendIntervalSeconds: number;
+        };
+        GroupSubscriptions: {
+            /** @description Every topic is consistent. When false, consumers of the group disagree and messages may be lost to the wrong filter. */
+            consistent: boolean;
+            groupId: string;
+            /** @description Sorted by topic. */
+            items: components["schemas"]["TopicSubscription"][];
+            /** Format: int32 */
+            onlineClients: number;
         };
         Instance: {
             /** Format: date-time */
@@ -841,6 +927,12 @@ export interface components {
         InstanceList: {
             items: components["schemas"]["Instance"][];
             nextPageToken?: string;
+        };
+        LagPoint: {
+            /** Format: int64 */
+            lag: number;
+            /** Format: date-time */
+            time: string;
         };
         LoginRequest: {
             email: string;
@@ -1003,6 +1095,19 @@ export interface components {
             items: components["schemas"]["Spec"][];
             nextPageToken?: string;
         };
+        Subscription: {
+            /** @description A tag expression (* for every tag, tagA||tagB) or an SQL92 filter. */
+            expression: string;
+            /** @enum {string} */
+            filterType: "TAG" | "SQL92" | "UNSPECIFIED";
+            topicName: string;
+        };
+        SubscriptionVariant: {
+            clientIds: string[];
+            expression: string;
+            /** @enum {string} */
+            filterType: "TAG" | "SQL92" | "UNSPECIFIED";
+        };
         Token: {
             /** Format: date-time */
             createdAt: string;
@@ -1063,6 +1168,13 @@ export interface components {
             minOffset: number;
             /** Format: int32 */
             queueId: number;
+        };
+        TopicSubscription: {
+            /** @description Every online consumer of the group subscribes to the topic with the same filter. */
+            consistent: boolean;
+            topicName: string;
+            /** @description Distinct filters, most used first. */
+            variants: components["schemas"]["SubscriptionVariant"][];
         };
         UpdateAccessKeyRequest: {
             enabled?: boolean;
@@ -1813,6 +1925,43 @@ export interface operations {
             };
         };
     };
+    listConsumerGroupConnections: {
+        parameters: {
+            query?: {
+                /** @description Items per page. */
+                pageSize?: number;
+                /** @description The nextPageToken of the previous page. */
+                pageToken?: string;
+            };
+            header?: never;
+            path: {
+                instanceId: string;
+                groupId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConnectionList"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     resetConsumeOffset: {
         parameters: {
             query?: {
@@ -1945,6 +2094,38 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["GroupLag"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getConsumerGroupSubscriptions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                instanceId: string;
+                groupId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GroupSubscriptions"];
                 };
             };
             /** @description Error */

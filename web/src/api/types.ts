@@ -57,3 +57,13 @@ export type QueueReset = Schemas['QueueReset'];
 
 export type DeadLetter = Schemas['DeadLetter'];
 export type ResendResult = Schemas['ResendResult'];
+
+export type LagPoint = Schemas['LagPoint'];
+export type Connection = Schemas['Connection'];
+export type ConnectionList = Schemas['ConnectionList'];
+export type ClientType = Connection['clientType'];
+export type Subscription = Schemas['Subscription'];
+export type GroupSubscriptions = Schemas['GroupSubscriptions'];
+export type TopicSubscription = Schemas['TopicSubscription'];
+export type SubscriptionVariant = Schemas['SubscriptionVariant'];
+export type TopicQueue = Schemas['TopicQueue'];

@@ -1120,14 +1120,16 @@ func (x *GetRequest) GetName() string {
 }
 
 type Group struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
-	Orderly       bool                   `protobuf:"varint,2,opt,name=orderly,proto3" json:"orderly,omitempty"`
-	MaxRetries    int32                  `protobuf:"varint,3,opt,name=max_retries,json=maxRetries,proto3" json:"max_retries,omitempty"`
-	CreatedAt     *Time                  `protobuf:"bytes,4,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
-	UpdatedAt     *Time                  `protobuf:"bytes,5,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state              protoimpl.MessageState `protogen:"open.v1"`
+	Name               string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Orderly            bool                   `protobuf:"varint,2,opt,name=orderly,proto3" json:"orderly,omitempty"`
+	MaxRetries         int32                  `protobuf:"varint,3,opt,name=max_retries,json=maxRetries,proto3" json:"max_retries,omitempty"`
+	CreatedAt          *Time                  `protobuf:"bytes,4,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	UpdatedAt          *Time                  `protobuf:"bytes,5,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
+	MaxReceiveTps      int32                  `protobuf:"varint,6,opt,name=max_receive_tps,json=maxReceiveTps,proto3" json:"max_receive_tps,omitempty"`
+	RetryIntervalNanos int64                  `protobuf:"varint,7,opt,name=retry_interval_nanos,json=retryIntervalNanos,proto3" json:"retry_interval_nanos,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
 }
 
 func (x *Group) Reset() {
@@ -1195,6 +1197,20 @@ func (x *Group) GetUpdatedAt() *Time {
 	return nil
 }
 
+func (x *Group) GetMaxReceiveTps() int32 {
+	if x != nil {
+		return x.MaxReceiveTps
+	}
+	return 0
+}
+
+func (x *Group) GetRetryIntervalNanos() int64 {
+	if x != nil {
+		return x.RetryIntervalNanos
+	}
+	return 0
+}
+
 type Topic struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
@@ -1202,6 +1218,7 @@ type Topic struct {
 	Queues        int32                  `protobuf:"varint,3,opt,name=queues,proto3" json:"queues,omitempty"`
 	CreatedAt     *Time                  `protobuf:"bytes,4,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
 	UpdatedAt     *Time                  `protobuf:"bytes,5,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
+	MaxSendTps    int32                  `protobuf:"varint,6,opt,name=max_send_tps,json=maxSendTps,proto3" json:"max_send_tps,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1269,6 +1286,13 @@ func (x *Topic) GetUpdatedAt() *Time {
 		return x.UpdatedAt
 	}
 	return nil
+}
+
+func (x *Topic) GetMaxSendTps() int32 {
+	if x != nil {
+		return x.MaxSendTps
+	}
+	return 0
 }
 
 type ListTopicsRequest struct {
@@ -1866,7 +1890,7 @@ const file_broker_proto_rawDesc = "" +
 	"\x12ClientGoneResponse\" \n" +
 	"\n" +
 	"GetRequest\x12\x12\n" +
-	"\x04name\x18\x01 \x01(\tR\x04name\"\xc2\x01\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\"\x9c\x02\n" +
 	"\x05Group\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
 	"\aorderly\x18\x02 \x01(\bR\aorderly\x12\x1f\n" +
@@ -1875,7 +1899,9 @@ const file_broker_proto_rawDesc = "" +
 	"\n" +
 	"created_at\x18\x04 \x01(\v2\x15.orbit.broker.v1.TimeR\tcreatedAt\x124\n" +
 	"\n" +
-	"updated_at\x18\x05 \x01(\v2\x15.orbit.broker.v1.TimeR\tupdatedAt\"\xb3\x01\n" +
+	"updated_at\x18\x05 \x01(\v2\x15.orbit.broker.v1.TimeR\tupdatedAt\x12&\n" +
+	"\x0fmax_receive_tps\x18\x06 \x01(\x05R\rmaxReceiveTps\x120\n" +
+	"\x14retry_interval_nanos\x18\a \x01(\x03R\x12retryIntervalNanos\"\xd5\x01\n" +
 	"\x05Topic\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
 	"\x04type\x18\x02 \x01(\tR\x04type\x12\x16\n" +
@@ -1883,7 +1909,9 @@ const file_broker_proto_rawDesc = "" +
 	"\n" +
 	"created_at\x18\x04 \x01(\v2\x15.orbit.broker.v1.TimeR\tcreatedAt\x124\n" +
 	"\n" +
-	"updated_at\x18\x05 \x01(\v2\x15.orbit.broker.v1.TimeR\tupdatedAt\"?\n" +
+	"updated_at\x18\x05 \x01(\v2\x15.orbit.broker.v1.TimeR\tupdatedAt\x12 \n" +
+	"\fmax_send_tps\x18\x06 \x01(\x05R\n" +
+	"maxSendTps\"?\n" +
 	"\x11ListTopicsRequest\x12\x14\n" +
 	"\x05after\x18\x01 \x01(\tR\x05after\x12\x14\n" +
 	"\x05limit\x18\x02 \x01(\x05R\x05limit\"D\n" +

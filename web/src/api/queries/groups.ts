@@ -45,6 +45,38 @@ export function groupLagQuery(instanceId: string, groupId: string) {
   });
 }
 
+/** Live data of a group's clients refreshes this often while shown. */
+export const clientsRefreshMs = 10_000;
+
+export function groupConnectionsQuery(instanceId: string, groupId: string, page: { pageSize: number; pageToken?: string }) {
+  return queryOptions({
+    queryKey: [...groupsKey, instanceId, 'connections', groupId, page],
+    queryFn: async ({ signal }) =>
+      must(
+        await api.GET('/api/v1/instances/{instanceId}/consumerGroups/{groupId}/connections', {
+          params: { path: { instanceId, groupId }, query: page },
+          signal,
+        }),
+      ),
+    placeholderData: keepPreviousData,
+    refetchInterval: (q) => (q.state.error ? false : clientsRefreshMs),
+  });
+}
+
+export function groupSubscriptionsQuery(instanceId: string, groupId: string) {
+  return queryOptions({
+    queryKey: [...groupsKey, instanceId, 'subscriptions', groupId],
+    queryFn: async ({ signal }) =>
+      must(
+        await api.GET('/api/v1/instances/{instanceId}/consumerGroups/{groupId}/subscriptions', {
+          params: { path: { instanceId, groupId } },
+          signal,
+        }),
+      ),
+    refetchInterval: (q) => (q.state.error ? false : clientsRefreshMs),
+  });
+}
+
 async function invalidate(queryClient: QueryClient, instanceId: string) {
   await Promise.all([
     queryClient.invalidateQueries({ queryKey: [...groupsKey, instanceId] }),

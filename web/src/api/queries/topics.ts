@@ -17,6 +17,21 @@ export function topicsQuery(instanceId: string, page: { pageSize: number; pageTo
   });
 }
 
+/** One topic; with the instance RUNNING also its queues' offsets, which move, so it refreshes while shown. */
+export function topicQuery(instanceId: string, topicName: string) {
+  return queryOptions({
+    queryKey: [...topicsKey, instanceId, 'detail', topicName],
+    queryFn: async ({ signal }) =>
+      must(
+        await api.GET('/api/v1/instances/{instanceId}/topics/{topicName}', {
+          params: { path: { instanceId, topicName } },
+          signal,
+        }),
+      ),
+    refetchInterval: (q) => (q.state.error ? false : 10_000),
+  });
+}
+
 async function invalidate(queryClient: QueryClient, instanceId: string) {
   await Promise.all([
     queryClient.invalidateQueries({ queryKey: [...topicsKey, instanceId] }),

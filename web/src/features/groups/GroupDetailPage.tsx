@@ -6,16 +6,42 @@ import { Link, useNavigate, useParams } from 'react-router';
 import { errorMessage, isApiError } from '../../api/problem';
 import { deleteGroupMutation, groupLagQuery, groupQuery } from '../../api/queries/groups';
 import { meQuery } from '../../api/queries/me';
-import type { QueueLag } from '../../api/types';
+import type { GroupLag, QueueLag } from '../../api/types';
 import { PageHeader } from '../../components/PageHeader';
 import { QueryError } from '../../components/QueryError';
+import { Sparkline } from '../../components/Sparkline';
 import { formatRelative, formatTime } from '../../lib/format';
 import { formatCount } from '../../lib/money';
 import { can } from '../../lib/roles';
+import { ConnectionsCard } from './ConnectionsCard';
 import { DeadLettersCard } from './DeadLettersCard';
 import { GroupFormModal } from './GroupFormModal';
-import { retrySummary } from './GroupsTab';
+import { lagValues, retrySummary } from './GroupsTab';
 import { ResetOffsetModal } from './ResetOffsetModal';
+import { SubscriptionsCard } from './SubscriptionsCard';
+
+/** The total lag over the last hour, as large as the card allows. */
+function LagTrend(props: { data: GroupLag | undefined }) {
+  if (!props.data) return null;
+  const values = lagValues(props.data.trend);
+  const every = props.data.trendIntervalSeconds;
+  return (
+    <div style={{ flex: '1 1 320px', minWidth: 240, maxWidth: 640 }}>
+      <Typography.Text type="secondary">
+        Last hour{every > 0 ? `, sampled every ${formatCount(every)} s` : ''}
+      </Typography.Text>
+      {values.length < 2 ? (
+        <div style={{ height: 48, display: 'flex', alignItems: 'center' }}>
+          <Typography.Text type="secondary">Not enough samples yet: the trend fills in while the instance runs.</Typography.Text>
+        </div>
+      ) : (
+        <Typography.Text type={props.data.totalLag > 0 ? 'warning' : undefined} style={{ display: 'block' }}>
+          <Sparkline values={values} label="Lag over the last hour" format={formatCount} width={400} height={48} fluid testId="lag-trend" />
+        </Typography.Text>
+      )}
+    </div>
+  );
+}
 
 export function GroupDetailPage() {
   const { instanceId = '', groupId = '' } = useParams();
@@ -154,7 +180,10 @@ export function GroupDetailPage() {
             <QueryError error={lag.error} what="the lag" onRetry={() => void lag.refetch()} />
           ) : (
             <>
-              <Statistic title="Total lag" value={lag.data?.totalLag ?? '…'} style={{ marginBottom: 16 }} />
+              <Flex gap={24} align="flex-end" wrap style={{ marginBottom: 16 }}>
+                <Statistic title="Total lag" value={lag.data?.totalLag ?? '…'} />
+                <LagTrend data={lag.data} />
+              </Flex>
               <Table<QueueLag>
                 rowKey={(r) => `${r.topicName}/${r.queueId}`}
                 size="small"
@@ -167,6 +196,8 @@ export function GroupDetailPage() {
             </>
           )}
         </Card>
+        <SubscriptionsCard instanceId={instanceId} groupId={g.groupId} />
+        <ConnectionsCard instanceId={instanceId} groupId={g.groupId} />
         <DeadLettersCard instanceId={instanceId} groupId={g.groupId} canWrite={canWrite} />
       </Flex>
       {canWrite && (

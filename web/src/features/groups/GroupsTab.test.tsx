@@ -55,12 +55,33 @@ describe('GroupsTab', () => {
     const m = mockFetch()
       .on('GET /api/v1/instances/ins_1', () => json(instance()))
       .on(`GET ${base}`, () => json({ items: [group(), group({ groupId: 'audit', deliveryOrderType: 'Orderly' })] }))
-      .on(`GET ${base}/billing/lag`, () => json({ groupId: 'billing', totalLag: 1234, items: [] }))
-      .on(`GET ${base}/audit/lag`, () => json({ groupId: 'audit', totalLag: 0, items: [] }))
+      .on(`GET ${base}/billing/lag`, () =>
+        json({
+          groupId: 'billing',
+          totalLag: 1234,
+          items: [],
+          trendIntervalSeconds: 60,
+          trend: [
+            { time: '2026-11-21T11:58:00Z', lag: 1000 },
+            { time: '2026-11-21T11:59:00Z', lag: 40 },
+            { time: '2026-11-21T12:00:00Z', lag: 1234 },
+          ],
+        }),
+      )
+      .on(`GET ${base}/audit/lag`, () =>
+        json({ groupId: 'audit', totalLag: 0, items: [], trendIntervalSeconds: 60, trend: [{ time: '2026-11-21T12:00:00Z', lag: 0 }] }),
+      )
       .on(`POST ${base}`, () => json(group({ groupId: 'new-group' }), 201));
     renderApp({ routes: routes(), at: '/instances/ins_1?tab=groups', session: session() });
     expect(await screen.findByTestId('lag-billing', {}, { timeout: 5000 })).toHaveTextContent('1,234');
     expect(await screen.findByTestId('lag-audit')).toHaveTextContent('0');
+    // One lag request per row gives both the number and its trend.
+    expect(m.callsTo(`GET ${base}/billing/lag`)).toHaveLength(1);
+    const billingRow = screen.getByTestId('lag-billing').closest('tr')!;
+    expect(within(billingRow).getByRole('img', { name: 'Lag over the last hour: min 40, max 1,234' })).toBeInTheDocument();
+    expect(within(billingRow).getByTestId('lag-trend-billing').querySelector('path')?.getAttribute('d')).toMatch(/^M\S+ L\S+ L\S+$/);
+    // A single sample is no trend yet.
+    expect(screen.queryByTestId('lag-trend-audit')).not.toBeInTheDocument();
     expect(within(screen.getByText('audit').closest('tr')!).getByText('Orderly')).toBeInTheDocument();
     expect(within(screen.getByText('billing').closest('tr')!).getByText('16 retries, backing off')).toBeInTheDocument();
 
@@ -134,6 +155,74 @@ describe('GroupDetailPage', () => {
     await waitFor(() => expect(m.callsTo(`DELETE ${base}/billing`)).toHaveLength(1));
     await waitFor(() => expect(router.state.location.pathname).toBe('/instances/ins_1'));
     expect(router.state.location.search).toBe('?tab=groups');
+  }, 60_000);
+});
+
+describe('GroupDetailPage clients', () => {
+  it('shows the lag trend large, the subscriptions and the connections of the group', async () => {
+    const m = mockFetch()
+      .on(`GET ${base}/billing`, () => json(group()))
+      .on(`GET ${base}/billing/lag`, () =>
+        json({
+          groupId: 'billing',
+          totalLag: 10,
+          trendIntervalSeconds: 30,
+          trend: [
+            { time: '2026-11-21T11:59:00Z', lag: 0 },
+            { time: '2026-11-21T11:59:30Z', lag: 4 },
+            { time: '2026-11-21T12:00:00Z', lag: 10 },
+          ],
+          items: [
+            { topicName: 'payments', queueId: 0, minOffset: 0, maxOffset: 15, consumerOffset: 5, inflight: 0, lag: 10, oldestUnconsumedAge: 30 },
+          ],
+        }),
+      )
+      .on(`GET ${base}/billing/subscriptions`, () =>
+        json({
+          groupId: 'billing',
+          consistent: true,
+          onlineClients: 1,
+          items: [{ topicName: 'payments', consistent: true, variants: [{ filterType: 'TAG', expression: 'vip', clientIds: ['c-1'] }] }],
+        }),
+      )
+      .on(`GET ${base}/billing/connections`, () =>
+        json({
+          items: [
+            {
+              clientId: 'c-1',
+              clientType: 'PUSH_CONSUMER',
+              address: '127.0.0.1:5000',
+              language: 'GOLANG',
+              version: '5.1.2',
+              subscriptions: [{ topicName: 'payments', filterType: 'TAG', expression: 'vip' }],
+              lastHeartbeat: new Date().toISOString(),
+              firstSeen: new Date().toISOString(),
+            },
+          ],
+        }),
+      )
+      .on(`GET ${base}/billing/deadLetters`, () => json({ items: [] }));
+    renderApp({ routes: routes(), at: '/instances/ins_1/groups/billing', session: session() });
+    const trend = await screen.findByTestId('lag-trend', {}, { timeout: 5000 });
+    expect(trend).toHaveAccessibleName('Lag over the last hour: min 0, max 10');
+    expect(screen.getByText('Last hour, sampled every 30 s')).toBeInTheDocument();
+    const subs = screen.getByTestId('subscriptions-card');
+    expect(await within(subs).findByText('vip')).toBeInTheDocument();
+    expect(within(subs).getByText('1 online consumer')).toBeInTheDocument();
+    const conns = screen.getByTestId('connections-card');
+    const row = (await within(conns).findByText('c-1')).closest('tr')!;
+    expect(row).toHaveTextContent('payments: vip');
+    expect(within(row).getByText('just now')).toBeInTheDocument();
+    expect(new URL(m.callsTo(`GET ${base}/billing/connections`)[0]!.url).searchParams.get('pageSize')).toBe('10');
+  }, 60_000);
+
+  it('says when the trend has too few samples', async () => {
+    mockFetch()
+      .on(`GET ${base}/billing`, () => json(group()))
+      .on(`GET ${base}/billing/lag`, () => json({ groupId: 'billing', totalLag: 0, trendIntervalSeconds: 30, trend: [], items: [] }));
+    renderApp({ routes: routes(), at: '/instances/ins_1/groups/billing', session: session() });
+    expect(await screen.findByText(/Not enough samples yet/, {}, { timeout: 5000 })).toBeInTheDocument();
+    expect(screen.queryByTestId('lag-trend')).not.toBeInTheDocument();
   }, 60_000);
 });
 

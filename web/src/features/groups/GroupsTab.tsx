@@ -5,14 +5,20 @@ import { useState } from 'react';
 import { Link } from 'react-router';
 import { errorMessage } from '../../api/problem';
 import { deleteGroupMutation, groupLagQuery, groupsQuery } from '../../api/queries/groups';
-import type { ConsumerGroup } from '../../api/types';
+import type { ConsumerGroup, LagPoint } from '../../api/types';
 import { CursorPager, useCursorPaging } from '../../components/CursorPager';
 import { QueryError } from '../../components/QueryError';
+import { Sparkline } from '../../components/Sparkline';
 import { formatRelative, formatTime } from '../../lib/format';
 import { formatCount } from '../../lib/money';
 import { GroupFormModal } from './GroupFormModal';
 
-/** The group's total lag, fetched per row from the lag endpoint. */
+/** The lag values of a trend, oldest first; a server without trends gives none. */
+export function lagValues(trend: readonly LagPoint[] | undefined): number[] {
+  return (trend ?? []).map((p) => p.lag);
+}
+
+/** The group's total lag and its trend, fetched per row from the lag endpoint. */
 export function LagCell(props: { instanceId: string; groupId: string }) {
   const lag = useQuery(groupLagQuery(props.instanceId, props.groupId));
   if (lag.isError) {
@@ -23,10 +29,21 @@ export function LagCell(props: { instanceId: string; groupId: string }) {
     );
   }
   if (!lag.data) return <Typography.Text type="secondary">…</Typography.Text>;
+  const warn = lag.data.totalLag > 0;
   return (
-    <Typography.Text data-testid={`lag-${props.groupId}`} type={lag.data.totalLag > 0 ? 'warning' : undefined}>
-      {formatCount(lag.data.totalLag)}
-    </Typography.Text>
+    <Flex gap={8} align="center" justify="flex-end">
+      <Typography.Text type={warn ? 'warning' : 'secondary'}>
+        <Sparkline
+          values={lagValues(lag.data.trend)}
+          label="Lag over the last hour"
+          format={formatCount}
+          testId={`lag-trend-${props.groupId}`}
+        />
+      </Typography.Text>
+      <Typography.Text data-testid={`lag-${props.groupId}`} type={warn ? 'warning' : undefined}>
+        {formatCount(lag.data.totalLag)}
+      </Typography.Text>
+    </Flex>
   );
 }
 

@@ -11,6 +11,7 @@ import { formatRelative, formatTime } from '../../lib/format';
 import { formatCount } from '../../lib/money';
 import { messageTypeLabel, messageTypes } from './messageTypes';
 import { TopicFormModal } from './TopicFormModal';
+import { TopicQueuesDrawer } from './TopicQueuesDrawer';
 
 export function TopicsTab(props: { instanceId: string; canWrite: boolean }) {
   const { instanceId, canWrite } = props;
@@ -23,6 +24,7 @@ export function TopicsTab(props: { instanceId: string; canWrite: boolean }) {
   const topics = useQuery(topicsQuery(instanceId, { pageSize: paging.pageSize, pageToken: paging.pageToken }, filters));
   const remove = useMutation(deleteTopicMutation(queryClient, instanceId));
   const [form, setForm] = useState<{ topic: Topic | null } | null>(null);
+  const [shown, setShown] = useState<string | null>(null);
 
   const confirmDelete = (t: Topic) =>
     modal.confirm({
@@ -40,7 +42,11 @@ export function TopicsTab(props: { instanceId: string; canWrite: boolean }) {
   const columns = [
     { title: 'Name', dataIndex: 'topicName', key: 'name', render: (n: string, t: Topic) => (
       <>
-        <Typography.Text strong>{n}</Typography.Text>
+        <Tooltip title="Show queues and offsets">
+          <Button type="link" style={{ padding: 0, height: 'auto', fontWeight: 600 }} onClick={() => setShown(n)}>
+            {n}
+          </Button>
+        </Tooltip>
         {t.remark && <Typography.Text type="secondary"> · {t.remark}</Typography.Text>}
       </>
     ) },
@@ -141,6 +147,7 @@ export function TopicsTab(props: { instanceId: string; canWrite: boolean }) {
           />
         </>
       )}
+      <TopicQueuesDrawer instanceId={instanceId} topicName={shown} onClose={() => setShown(null)} />
       {canWrite && (
         <TopicFormModal
           instanceId={instanceId}
