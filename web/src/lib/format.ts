@@ -48,3 +48,15 @@ export function isPast(iso: string | null | undefined, now: number = Date.now())
   const t = new Date(iso).getTime();
   return !Number.isNaN(t) && t <= now;
 }
+
+/** A span of whole seconds at a glance: "45 s", "12 min", "3 h 5 min", "2 d 3 h". */
+export function formatDuration(seconds: number): string {
+  const s = Math.max(0, Math.floor(seconds));
+  if (s < 60) return `${s} s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m} min`;
+  const h = Math.floor(m / 60);
+  if (h < 24) return m % 60 ? `${h} h ${m % 60} min` : `${h} h`;
+  const d = Math.floor(h / 24);
+  return h % 24 ? `${d} d ${h % 24} h` : `${d} d`;
+}

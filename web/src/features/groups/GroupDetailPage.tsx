@@ -10,7 +10,7 @@ import type { GroupLag, QueueLag } from '../../api/types';
 import { PageHeader } from '../../components/PageHeader';
 import { QueryError } from '../../components/QueryError';
 import { Sparkline } from '../../components/Sparkline';
-import { formatRelative, formatTime } from '../../lib/format';
+import { formatDuration, formatRelative, formatTime } from '../../lib/format';
 import { formatCount } from '../../lib/money';
 import { can } from '../../lib/roles';
 import { ConnectionsCard } from './ConnectionsCard';
@@ -114,6 +114,13 @@ export function GroupDetailPage() {
       key: 'lag',
       align: 'right' as const,
       render: (v: number) => <Typography.Text type={v > 0 ? 'warning' : undefined}>{formatCount(v)}</Typography.Text>,
+    },
+    {
+      title: 'Oldest unconsumed',
+      dataIndex: 'oldestUnconsumedAge',
+      key: 'age',
+      align: 'right' as const,
+      render: (v: number, row: { lag: number }) => (row.lag > 0 ? `${formatDuration(v)} ago` : '—'),
     },
   ];
 

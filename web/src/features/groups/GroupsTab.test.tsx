@@ -173,7 +173,8 @@ describe('GroupDetailPage clients', () => {
             { time: '2026-11-21T12:00:00Z', lag: 10 },
           ],
           items: [
-            { topicName: 'payments', queueId: 0, minOffset: 0, maxOffset: 15, consumerOffset: 5, inflight: 0, lag: 10, oldestUnconsumedAge: 30 },
+            { topicName: 'payments', queueId: 0, minOffset: 0, maxOffset: 15, consumerOffset: 5, inflight: 0, lag: 10, oldestUnconsumedAge: 3900 },
+            { topicName: 'payments', queueId: 1, minOffset: 0, maxOffset: 3, consumerOffset: 3, inflight: 0, lag: 0, oldestUnconsumedAge: 0 },
           ],
         }),
       )
@@ -206,6 +207,9 @@ describe('GroupDetailPage clients', () => {
     const trend = await screen.findByTestId('lag-trend', {}, { timeout: 5000 });
     expect(trend).toHaveAccessibleName('Lag over the last hour: min 0, max 10');
     expect(screen.getByText('Last hour, sampled every 30 s')).toBeInTheDocument();
+    // Lag as age per queue; a queue without lag has none.
+    expect(screen.getByText('1 h 5 min ago')).toBeInTheDocument();
+    expect(screen.queryByText('0 s ago')).not.toBeInTheDocument();
     const subs = screen.getByTestId('subscriptions-card');
     expect(await within(subs).findByText('vip')).toBeInTheDocument();
     expect(within(subs).getByText('1 online consumer')).toBeInTheDocument();
