@@ -29,7 +29,7 @@ func newRootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newServeCmd(), newNodeCmd(), newBenchCmd(), newMigrateCmd(), newSigningKeyCmd(), newAdminCmd(), newVersionCmd(), newOpenAPICmd())
+	root.AddCommand(newServeCmd(), newNodeCmd(), newBenchCmd(), newMigrateCmd(), newSigningKeyCmd(), newMasterKeyCmd(), newAdminCmd(), newVersionCmd(), newOpenAPICmd())
 	return root
 }
 

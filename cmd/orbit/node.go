@@ -95,7 +95,7 @@ serves RocketMQ clients on --grpc-addr and calls the broker node at
 	fl.IntVar(&cfg.MaxTopics, "max-topics", cfg.MaxTopics, "topics users may create on this instance; the broker's own (%DLQ%...) do not count (0: unlimited)")
 	fl.IntVar(&cfg.MaxGroups, "max-groups", cfg.MaxGroups, "consumer groups users may create on this instance (0: unlimited)")
 	fl.IntVar(&cfg.MaxTPS, "max-tps", cfg.MaxTPS, "messages per second, sends plus receives; faster sends are refused with TOO_MANY_REQUESTS and receives return fewer messages (0: unlimited)")
-	fl.BoolVar(&cfg.AllowAnonymous, "allow-anonymous", false, "accept unsigned RocketMQ requests: turns access-key authentication off (default: every request must be signed with an access key of this node)")
+	fl.BoolVar(&cfg.AllowAnonymous, "allow-anonymous", false, "accept unsigned RocketMQ requests: turns access-key authentication off (default: every request must be signed with an access key of this node; a proxy-role node uses its broker node's keys)")
 	fl.BoolVar(&cfg.Trace, "trace", cfg.Trace, "record server-side message traces (read them with orbit admin trace)")
 	lf.register(cmd)
 	bindEnvPrefix(cmd, "ORBIT_NODE_")

@@ -28,7 +28,6 @@ import (
 	"github.com/orbitmq/orbit/controlplane/provision/local"
 	"github.com/orbitmq/orbit/controlplane/reconciler"
 	"github.com/orbitmq/orbit/controlplane/resources"
-	"github.com/orbitmq/orbit/controlplane/secrets"
 	"github.com/orbitmq/orbit/iam"
 	"github.com/orbitmq/orbit/iam/iamdb"
 	"github.com/orbitmq/orbit/migrations"
@@ -44,7 +43,7 @@ type serveFlags struct {
 	accessTokenTTL  time.Duration
 	refreshTokenTTL time.Duration
 	shutdownTimeout time.Duration
-	masterKey       string
+	masterKeys      masterKeyFlags
 	log             logFlags
 	reconcile       reconcileFlags
 }
@@ -72,7 +71,7 @@ postgres:// URL to use PostgreSQL, which several replicas can share.`,
 	fl.StringSliceVar(&f.trustedProxies, "trusted-proxies", nil, "comma-separated proxy IPs/CIDRs whose X-Forwarded-For is believed for client IPs (default: none)")
 	fl.DurationVar(&f.accessTokenTTL, "access-token-ttl", iam.DefaultConfig().AccessTokenTTL, "lifetime of session access tokens")
 	fl.DurationVar(&f.refreshTokenTTL, "refresh-token-ttl", iam.DefaultConfig().RefreshTokenTTL, "lifetime of session refresh tokens")
-	fl.StringVar(&f.masterKey, "master-key", "", "32-byte key (base64 or hex) sealing access-key secrets at rest; default: one generated into <data-dir>/master.key on first start")
+	f.masterKeys.register(cmd)
 	fl.DurationVar(&f.shutdownTimeout, "shutdown-timeout", 15*time.Second, "how long to let in-flight requests finish on SIGTERM")
 	fl.BoolVar(&f.reconcile.enabled, "reconcile", true, "run the reconciler, which starts, stops and deletes instances (false: serve the API only)")
 	fl.StringVar(&f.reconcile.dir, "instances-dir", "", "directory of the local provisioner's instances: their data, logs and state (default <data-dir>/instances)")
@@ -113,11 +112,16 @@ func runServe(cmd *cobra.Command, f serveFlags) error {
 	if err != nil {
 		return fmt.Errorf("load console: %w", err)
 	}
-	box, err := masterKeyBox(f.masterKey, f.dataDir, log)
+	box, err := f.masterKeys.box(f.dataDir, true, log)
 	if err != nil {
 		return err
 	}
 	akeys := resources.NewAccessKeyService(resources.NewAccessKeyStore(db), instances.NewStore(db), resources.AccessKeyConfig{Box: box}, log.With("component", "accesskeys"))
+	if n, err := akeys.StaleSecrets(ctx); err != nil {
+		log.Warn("count access-key secrets under old master keys", "err", err)
+	} else if n > 0 {
+		log.Info("access-key secrets not sealed under the master key yet; orbit master-key reencrypt reseals them", "count", n)
+	}
 	insts := instances.NewService(instances.NewStore(db), instances.DefaultConfig(), log.With("component", "instances"))
 	srv := api.New(api.Config{Version: version, CookieSecure: f.secureCookies, TrustedProxies: f.trustedProxies}, api.Deps{
 		DB: db, IAM: ids, Audit: audit.NewStore(db), Idempotency: idempotency.NewStore(db),
@@ -216,34 +220,6 @@ type reconcileFlags struct {
 	dir         string
 	provisioner string
 	kube        kube.Config
-}
-
-// masterKeyBox builds the sealing box of access-key secrets from the
-// configured master key or, without one, from <data-dir>/master.key, which
-// is created on first start. The key itself is never logged.
-func masterKeyBox(configured, dataDir string, log *slog.Logger) (*secrets.Box, error) {
-	var key []byte
-	if configured != "" {
-		k, err := secrets.ParseKey(configured)
-		if err != nil {
-			return nil, fmt.Errorf("--master-key: %w", err)
-		}
-		key = k
-	} else {
-		if err := os.MkdirAll(dataDir, 0o700); err != nil {
-			return nil, fmt.Errorf("create data dir: %w", err)
-		}
-		path := filepath.Join(dataDir, "master.key")
-		k, created, err := secrets.LoadOrCreateKeyFile(path)
-		if err != nil {
-			return nil, err
-		}
-		if created {
-			log.Info("master key created; back it up with the database, access-key secrets cannot be read without it", "path", path)
-		}
-		key = k
-	}
-	return secrets.New(key)
 }
 
 // startReconciler runs the reconciler with the local provisioner: instances

@@ -95,7 +95,7 @@ func accessKeyProblem(err error) error {
 	case errors.Is(err, resources.ErrAccessKeyNotFound):
 		return newProblem(http.StatusNotFound, "access_key_not_found", "The access key does not exist.")
 	case errors.Is(err, resources.ErrSecretUnreadable):
-		return newProblem(http.StatusInternalServerError, "secret_unreadable", "The stored secret key cannot be decrypted with the configured master key. Delete the access key and create a new one.")
+		return newProblem(http.StatusInternalServerError, "secret_unreadable", "The stored secret key cannot be decrypted with any configured master key (was the key it was sealed under dropped before `orbit master-key reencrypt`?). Configure that key as an old master key, or delete the access key and create a new one.")
 	}
 	return resourceProblem(err)
 }

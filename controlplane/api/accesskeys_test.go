@@ -115,7 +115,7 @@ func TestAccessKeyLifecycle(t *testing.T) {
 		}
 		require.NoError(t, db.Raw("SELECT secret_ciphertext, nonce FROM access_keys WHERE access_key = ?", ak).Scan(&row).Error)
 		require.NotEmpty(t, row.SecretCiphertext)
-		require.Len(t, row.Nonce, 12)
+		require.Len(t, row.Nonce, 21, "version byte, key id, GCM nonce (controlplane/secrets)")
 		require.NotContains(t, string(row.SecretCiphertext), sk)
 		var idem [][]byte
 		require.NoError(t, db.Raw("SELECT response_body FROM idempotency_keys").Scan(&idem).Error)

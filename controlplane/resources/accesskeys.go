@@ -25,8 +25,8 @@ import (
 // Access key errors; match with errors.Is.
 var (
 	ErrAccessKeyNotFound = errors.New("access key not found")
-	// ErrSecretUnreadable: a stored secret does not decrypt under the
-	// configured master key (the key was changed or lost).
+	// ErrSecretUnreadable: a stored secret does not decrypt under any
+	// configured master key (a key was changed, dropped too early or lost).
 	ErrSecretUnreadable = errors.New("stored secret key does not decrypt under the master key")
 )
 
@@ -132,6 +132,39 @@ func (s *AccessKeyStore) delete(ctx context.Context, instanceID, ak string) erro
 		return fmt.Errorf("delete access key: %w", err)
 	}
 	return nil
+}
+
+// sealedPage returns up to limit rows after (instanceID, ak) in key order,
+// with only their keys and sealed secrets.
+func (s *AccessKeyStore) sealedPage(ctx context.Context, instanceID, ak string, limit int) ([]accessKeyRow, error) {
+	var rows []accessKeyRow
+	err := s.db.WithContext(ctx).Select("instance_id", "access_key", "secret_ciphertext", "nonce").
+		Where("instance_id > ? OR (instance_id = ? AND access_key > ?)", instanceID, instanceID, ak).
+		Order("instance_id").Order("access_key").Limit(limit).Find(&rows).Error
+	if err != nil {
+		return nil, fmt.Errorf("list sealed secrets: %w", err)
+	}
+	return rows, nil
+}
+
+func (s *AccessKeyStore) count(ctx context.Context) (int64, error) {
+	var n int64
+	if err := s.db.WithContext(ctx).Model(&accessKeyRow{}).Count(&n).Error; err != nil {
+		return 0, fmt.Errorf("count access keys: %w", err)
+	}
+	return n, nil
+}
+
+// reseal replaces the sealed secret of r by (ct, nonce) only if the row
+// still holds the one r was read with; false means it changed or is gone.
+func (s *AccessKeyStore) reseal(ctx context.Context, r accessKeyRow, ct, nonce []byte) (bool, error) {
+	res := s.db.WithContext(ctx).Model(&accessKeyRow{}).
+		Where("instance_id = ? AND access_key = ? AND secret_ciphertext = ? AND nonce = ?", r.InstanceID, r.AccessKey, r.SecretCiphertext, r.Nonce).
+		Updates(map[string]any{"secret_ciphertext": ct, "nonce": nonce})
+	if res.Error != nil {
+		return false, fmt.Errorf("reseal access key %s: %w", r.AccessKey, res.Error)
+	}
+	return res.RowsAffected == 1, nil
 }
 
 // AccessKeyConfig tunes the AccessKeyService.
@@ -299,7 +332,7 @@ func fromRow(r accessKeyRow) (AccessKey, error) {
 func (s *AccessKeyService) secret(r accessKeyRow) (string, error) {
 	pt, err := s.box.Open(r.SecretCiphertext, r.Nonce, aad(r.InstanceID, r.AccessKey))
 	if err != nil {
-		return "", fmt.Errorf("%w: access key %s", ErrSecretUnreadable, r.AccessKey)
+		return "", fmt.Errorf("%w: access key %s: %w", ErrSecretUnreadable, r.AccessKey, err)
 	}
 	return string(pt), nil
 }
@@ -575,4 +608,101 @@ func (s *AccessKeyService) RepairAccessKeys(ctx context.Context, n Node, instanc
 		pushed = append(pushed, k.AccessKey)
 	}
 	return pushed, errors.Join(errs...)
+}
+
+// ReencryptResult counts what ReencryptSecrets did.
+type ReencryptResult struct {
+	Total    int64 // access keys when the pass started
+	Checked  int   // access keys read so far
+	Resealed int   // sealed anew under the primary master key
+	// Changed were changed or deleted by someone else while being resealed
+	// and were left alone; another pass picks them up.
+	Changed int
+	// Unreadable lists "instance/access key" of secrets that open under no
+	// configured master key; they were left alone.
+	Unreadable []string
+}
+
+// ReencryptSecrets seals every stored secret that is not yet sealed under
+// the primary master key in the current format anew under it, batch rows
+// at a time (each its own statements, no long transaction), and calls
+// progress after each batch. Every secret is opened, so a pass without
+// Unreadable proves they all open under the configured keys. It is
+// idempotent and safe while `orbit serve` replicas run: a row is only
+// replaced if it still holds the ciphertext that was read.
+func (s *AccessKeyService) ReencryptSecrets(ctx context.Context, batch int, progress func(ReencryptResult)) (ReencryptResult, error) {
+	if batch <= 0 {
+		batch = 500
+	}
+	var res ReencryptResult
+	total, err := s.store.count(ctx)
+	if err != nil {
+		return res, err
+	}
+	res.Total = total
+	var lastInst, lastAK string
+	for {
+		rows, err := s.store.sealedPage(ctx, lastInst, lastAK, batch)
+		if err != nil {
+			return res, err
+		}
+		for _, r := range rows {
+			res.Checked++
+			lastInst, lastAK = r.InstanceID, r.AccessKey
+			a := aad(r.InstanceID, r.AccessKey)
+			pt, err := s.box.Open(r.SecretCiphertext, r.Nonce, a)
+			if err != nil {
+				res.Unreadable = append(res.Unreadable, r.InstanceID+"/"+r.AccessKey)
+				s.log.Warn("access-key secret unreadable", "instance_id", r.InstanceID, "access_key", r.AccessKey, "err", err)
+				continue
+			}
+			if s.box.Current(r.Nonce) {
+				continue
+			}
+			ct, nonce, err := s.box.Seal(pt, a)
+			if err != nil {
+				return res, fmt.Errorf("seal secret: %w", err)
+			}
+			ok, err := s.store.reseal(ctx, r, ct, nonce)
+			if err != nil {
+				return res, err
+			}
+			if ok {
+				res.Resealed++
+			} else {
+				res.Changed++
+			}
+		}
+		if progress != nil && len(rows) > 0 {
+			progress(res)
+		}
+		if len(rows) < batch {
+			return res, nil
+		}
+	}
+}
+
+// StaleSecrets counts the stored secrets not sealed under the primary
+// master key in the current format (sealed under an old key, or written
+// before key rotation existed): what ReencryptSecrets would reseal. It reads
+// only the headers; it decrypts nothing.
+func (s *AccessKeyService) StaleSecrets(ctx context.Context) (int, error) {
+	const batch = 1000
+	n := 0
+	var lastInst, lastAK string
+	for {
+		rows, err := s.store.sealedPage(ctx, lastInst, lastAK, batch)
+		if err != nil {
+			return 0, err
+		}
+		for _, r := range rows {
+			lastInst, lastAK = r.InstanceID, r.AccessKey
+			if !s.box.Current(r.Nonce) {
+				n++
+			}
+		}
+		if len(rows) < batch {
+			return n, nil
+		}
+	}
 }

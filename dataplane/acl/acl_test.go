@@ -136,3 +136,69 @@ func TestStorePersistsAndValidates(t *testing.T) {
 	require.Len(t, keys, 1)
 	require.Equal(t, "a", keys[0].AccessKey)
 }
+
+// TestRevisionAndReplace: every change moves the revision (never to 0) and
+// a reopened file starts at another one; Replace swaps the whole set at once
+// and persists it, and an invalid key leaves everything as it was.
+func TestRevisionAndReplace(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "acl.db")
+	st, err := acl.Open(path)
+	require.NoError(t, err)
+	r0 := st.Revision()
+	require.NotZero(t, r0)
+	require.NoError(t, st.Put(acl.AccessKey{AccessKey: "a", SecretKey: "sa", Enabled: true}))
+	r1 := st.Revision()
+	require.NotEqual(t, r0, r1)
+	_, err = st.Delete("nobody")
+	require.NoError(t, err)
+	require.Equal(t, r1, st.Revision(), "deleting nothing changes nothing")
+
+	require.NoError(t, st.Replace([]acl.AccessKey{{AccessKey: "b", SecretKey: "sb", Enabled: true}}))
+	r2 := st.Revision()
+	require.NotEqual(t, r1, r2)
+	keys, rev := st.Snapshot()
+	require.Equal(t, r2, rev)
+	require.Equal(t, []string{"b"}, names(keys))
+	_, err = st.Verify(acl.Authorization("a", "sa", dt), dt)
+	require.ErrorIs(t, err, acl.ErrUnauthenticated, "a replaced-away key stops working")
+
+	err = st.Replace([]acl.AccessKey{{AccessKey: "c", SecretKey: "sc"}, {AccessKey: "bad key", SecretKey: "x"}})
+	require.ErrorIs(t, err, acl.ErrInvalid)
+	require.Equal(t, r2, st.Revision())
+	require.Equal(t, []string{"b"}, names(st.List()))
+
+	require.NoError(t, st.Close())
+	st, err = acl.Open(path)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = st.Close() })
+	require.Equal(t, []string{"b"}, names(st.List()), "Replace persists")
+	require.NotEqual(t, r2, st.Revision(), "a reopened store starts at another revision")
+}
+
+// TestMemoryStore: NewMemory starts empty, refusing every signed request as
+// an unknown key, and verifies once keys are replaced in.
+func TestMemoryStore(t *testing.T) {
+	st := acl.NewMemory()
+	require.NotZero(t, st.Revision())
+	_, err := st.Verify(acl.Authorization("ak", "sk", dt), dt)
+	require.ErrorIs(t, err, acl.ErrUnauthenticated)
+	require.ErrorContains(t, err, "unknown access key")
+	require.NoError(t, st.Replace([]acl.AccessKey{{AccessKey: "ak", SecretKey: "sk", Enabled: true}}))
+	k, err := st.Verify(acl.Authorization("ak", "sk", dt), dt)
+	require.NoError(t, err)
+	require.Equal(t, "ak", k.AccessKey)
+	require.NoError(t, st.Put(acl.AccessKey{AccessKey: "ak2", SecretKey: "sk2"}))
+	deleted, err := st.Delete("ak")
+	require.NoError(t, err)
+	require.True(t, deleted)
+	require.Equal(t, []string{"ak2"}, names(st.List()))
+	require.NoError(t, st.Close())
+}
+
+func names(keys []acl.AccessKey) []string {
+	out := make([]string, len(keys))
+	for i, k := range keys {
+		out[i] = k.AccessKey
+	}
+	return out
+}

@@ -6,7 +6,9 @@
 // service and the internal broker rpc service of dataplane/broker/brokerrpc)
 // and any number of proxy nodes (name server and RocketMQ proxy) that reach
 // it over that service. The default role, all, runs everything in process
-// without the broker rpc service.
+// without the broker rpc service. A proxy node that requires signed requests
+// checks them against a copy of its broker node's access keys, refreshed
+// over that service every couple of seconds.
 package node
 
 import (
@@ -104,8 +106,15 @@ type Config struct {
 	// accepts every request, signed or not. Without it (the default, and
 	// always for instances the control plane provisions) every request must
 	// be signed with one of the node's access keys (dataplane/acl, managed
-	// through the admin service) that allows what it does.
+	// through the admin service) that allows what it does. A proxy-role node
+	// checks its broker node's keys: it keeps an in-memory copy, fetched
+	// over the broker rpc service at start and every KeySyncInterval, and
+	// refuses signed requests until the first fetch succeeds.
 	AllowAnonymous bool
+	// KeySyncInterval (proxy role, without AllowAnonymous) is how often the
+	// copy of the broker node's access keys is refreshed, so a key deleted or
+	// disabled there stops working within about this long; 0: 2 s.
+	KeySyncInterval time.Duration
 
 	// LagSampleInterval is the time between the samples of every group's
 	// lag the admin service keeps (GetLagHistory); 0: its default, 30 s.
@@ -175,9 +184,6 @@ func (c Config) Validate() error {
 	if role == RoleBroker && c.BrokerAddr == "" {
 		errs = append(errs, errors.New("the broker role needs --broker-addr: proxy nodes reach the broker there"))
 	}
-	if role == RoleProxy && !c.AllowAnonymous {
-		errs = append(errs, errors.New("the proxy role cannot check access keys yet (they live on the broker node): run it with --allow-anonymous"))
-	}
 	if role == RoleProxy && c.BrokerEndpoint == "" {
 		errs = append(errs, errors.New("the proxy role needs --broker-endpoint: the --broker-addr of a broker-role node"))
 	}
@@ -207,6 +213,9 @@ func (c Config) Validate() error {
 		if d.v < 0 {
 			errs = append(errs, fmt.Errorf("%s must not be negative (0: the default)", d.flag))
 		}
+	}
+	if c.KeySyncInterval < 0 {
+		errs = append(errs, errors.New("key sync interval must not be negative (0: the default)"))
 	}
 	if c.LagSampleInterval < 0 {
 		errs = append(errs, errors.New("lag sample interval must not be negative (0: the default)"))
@@ -240,7 +249,9 @@ type Node struct {
 	rpc      *brokerrpc.Server // broker role
 	remote   *brokerrpc.Client // proxy role
 	tracer   *trace.Writer     // nil when tracing is off or for a proxy role
-	keys     *acl.Store        // nil for a proxy role
+	// keys are the node's access keys; a proxy role's are an in-memory copy
+	// of its broker node's (nil with AllowAnonymous).
+	keys *acl.Store
 
 	grpcLn, adminLn, httpLn, brokerLn net.Listener
 
@@ -286,7 +297,7 @@ func Start(ctx context.Context, cfg Config) (_ *Node, retErr error) {
 	var err error
 	switch role {
 	case RoleBroker:
-		if n.rpc, err = brokerrpc.NewServer(brokerrpc.ServerConfig{Broker: n.broker, Token: cfg.AdminToken, Log: log.With("component", "brokerrpc")}); err != nil {
+		if n.rpc, err = brokerrpc.NewServer(brokerrpc.ServerConfig{Broker: n.broker, Token: cfg.AdminToken, Keys: n.keys, Log: log.With("component", "brokerrpc")}); err != nil {
 			return nil, fmt.Errorf("start broker rpc service: %w", err)
 		}
 		if n.brokerLn, err = net.Listen("tcp", cfg.BrokerAddr); err != nil {
@@ -297,6 +308,9 @@ func Start(ctx context.Context, cfg Config) (_ *Node, retErr error) {
 			return nil, fmt.Errorf("broker at %s: %w", cfg.BrokerEndpoint, err)
 		}
 		pb = n.remote
+		if !cfg.AllowAnonymous {
+			n.keys = acl.NewMemory() // filled by the key sync below
+		}
 	}
 	if role != RoleBroker {
 		pcfg := proxy.Config{
@@ -356,6 +370,15 @@ func Start(ctx context.Context, cfg Config) (_ *Node, retErr error) {
 	}
 	if n.rpc != nil {
 		n.run(func() error { return n.rpc.Serve(n.brokerLn) })
+	}
+	if n.remote != nil && n.keys != nil {
+		// Never fails at start: an unreachable broker is retried every
+		// interval, and signed requests are refused until it answers.
+		n.run(func() error {
+			return brokerrpc.SyncAccessKeys(rctx, brokerrpc.KeySyncConfig{
+				Source: n.remote, Keys: n.keys, Interval: cfg.KeySyncInterval, Log: log.With("component", "keysync"),
+			})
+		})
 	}
 	if n.proxy != nil {
 		n.run(func() error { return n.proxy.Serve(rctx, n.grpcLn) })

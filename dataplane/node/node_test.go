@@ -40,7 +40,12 @@ func TestConfigValidate(t *testing.T) {
 		{"proxy role", func(c *node.Config) {
 			c.Roles, c.BrokerEndpoint, c.DataDir, c.AllowAnonymous = node.RoleProxy, "127.0.0.1:9083", "", true
 		}, true},
-		{"proxy role requires anonymous", func(c *node.Config) { c.Roles, c.BrokerEndpoint = node.RoleProxy, "127.0.0.1:9083" }, false},
+		{"proxy role checks the broker's keys", func(c *node.Config) {
+			c.Roles, c.BrokerEndpoint, c.DataDir = node.RoleProxy, "127.0.0.1:9083", ""
+		}, true},
+		{"negative key sync interval", func(c *node.Config) {
+			c.Roles, c.BrokerEndpoint, c.KeySyncInterval = node.RoleProxy, "127.0.0.1:9083", -time.Second
+		}, false},
 		{"proxy role without broker endpoint", func(c *node.Config) { c.Roles = node.RoleProxy }, false},
 		{"proxy role without token", func(c *node.Config) { c.Roles, c.BrokerEndpoint, c.AdminToken = node.RoleProxy, "127.0.0.1:9083", "" }, false},
 		{"proxy role ignores flush", func(c *node.Config) {

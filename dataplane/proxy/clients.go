@@ -37,6 +37,12 @@ type telemetryStream struct {
 	out       chan *v2.TelemetryCommand
 	quit      chan struct{} // closed when the stream's handler ends
 	quitOnce  sync.Once
+
+	// settingsMu is held while consumer Settings are built and queued on
+	// the stream (a reply or a push, groupsettings.go), so that sent always
+	// describes the last ones queued.
+	settingsMu sync.Mutex
+	sent       sentGroup
 }
 
 func newTelemetryStream(stream grpc.BidiStreamingServer[v2.TelemetryCommand, v2.TelemetryCommand], storeHost string) *telemetryStream {
@@ -234,6 +240,29 @@ func (r *registry) producerStreams(topic string) []producerStream {
 	}
 	r.mu.Unlock()
 	slices.SortFunc(out, func(a, b producerStream) int { return strings.Compare(a.clientID, b.clientID) })
+	return out
+}
+
+// consumerStream is a consumer's telemetry stream and its group.
+type consumerStream struct {
+	clientID string
+	stream   *telemetryStream
+}
+
+// consumerStreams returns, by group name, one open telemetry stream of every
+// client whose last Settings subscribe as a consumer of that group.
+func (r *registry) consumerStreams() map[string][]consumerStream {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := map[string][]consumerStream{}
+	for id, c := range r.clients {
+		if c.latest == nil {
+			continue
+		}
+		if group, ok := consumerGroup(c.settings); ok {
+			out[group] = append(out[group], consumerStream{clientID: id, stream: c.latest})
+		}
+	}
 	return out
 }
 

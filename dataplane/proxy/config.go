@@ -31,6 +31,7 @@ const (
 	DefaultMaxBatch         = 32
 	DefaultLongPolling      = 20 * time.Second
 	DefaultTxnCheckPeriod   = time.Second
+	DefaultGroupPollPeriod  = 2 * time.Second
 )
 
 // Authenticator checks the credentials of a call; ACLAuthenticator checks
@@ -108,6 +109,10 @@ type Config struct {
 	// transaction checks and pushes them to producers (1 s). The broker
 	// decides when a check is due; this only bounds how late it goes out.
 	TxnCheckPeriod time.Duration
+	// GroupPollPeriod is how often the proxy reads the definitions of the
+	// groups that have consumers connected, to push fresh Settings to those
+	// consumers when a definition changed (2 s; groupsettings.go).
+	GroupPollPeriod time.Duration
 	// MaxTPS is the instance's message rate: sent plus received messages
 	// per second (0 = unlimited). A send beyond it is refused with
 	// TOO_MANY_REQUESTS and stores nothing; a receive returns fewer
@@ -146,6 +151,7 @@ func (c *Config) setDefaults() {
 	setDefault(&c.MaxBatch, DefaultMaxBatch)
 	setDefault(&c.LongPollingTimeout, DefaultLongPolling)
 	setDefault(&c.TxnCheckPeriod, DefaultTxnCheckPeriod)
+	setDefault(&c.GroupPollPeriod, DefaultGroupPollPeriod)
 }
 
 func setDefault[T int | time.Duration](v *T, def T) {
@@ -182,6 +188,9 @@ func (c *Config) Validate() error {
 	}
 	if c.TxnCheckPeriod < 0 {
 		return errors.New("proxy config: TxnCheckPeriod must not be negative")
+	}
+	if c.GroupPollPeriod < 0 {
+		return errors.New("proxy config: GroupPollPeriod must not be negative")
 	}
 	if c.LongPollingTimeout < c.MinPoll || c.LongPollingTimeout > c.MaxPoll {
 		return fmt.Errorf("proxy config: LongPollingTimeout %s is outside the poll range [%s, %s]", c.LongPollingTimeout, c.MinPoll, c.MaxPoll)

@@ -14,6 +14,7 @@ type metrics struct {
 	messagesIn    prometheus.Counter
 	messagesOut   prometheus.Counter
 	txnChecks     *prometheus.CounterVec // result
+	groupPushes   *prometheus.CounterVec // result
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -49,11 +50,15 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Namespace: ns, Subsystem: sub, Name: "txn_checks_total",
 			Help: "Orphan transaction checks taken from the broker, by result: sent (to a producer's telemetry stream), no_producer (none of the topic's producers is connected) or busy (their streams were full).",
 		}, []string{"result"}),
+		groupPushes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: ns, Subsystem: sub, Name: "group_settings_pushes_total",
+			Help: "Settings pushed to consumers because their group's definition changed, by result: sent (queued on the consumer's telemetry stream) or busy (the stream was full; the next poll tries again).",
+		}, []string{"result"}),
 	}
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.rpcs, m.sendLatency, m.recvLatency, m.activeClients, m.messagesIn, m.messagesOut, m.txnChecks} {
+	for _, c := range []prometheus.Collector{m.rpcs, m.sendLatency, m.recvLatency, m.activeClients, m.messagesIn, m.messagesOut, m.txnChecks, m.groupPushes} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("register proxy metrics: %w", err)
 		}

@@ -134,7 +134,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	default:
 	}
 	s.bgOnce.Do(func() {
-		s.bgDone.Add(2)
+		s.bgDone.Add(3)
 		go func() {
 			defer s.bgDone.Done()
 			s.clients.run(s.bgCtx)
@@ -142,6 +142,10 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		go func() {
 			defer s.bgDone.Done()
 			s.runTxnChecks(s.bgCtx)
+		}()
+		go func() {
+			defer s.bgDone.Done()
+			s.runGroupPoll(s.bgCtx)
 		}()
 	})
 	sl := newSniffListener(ln, s.tls, s.cfg.HandshakeTimeout, s.log)

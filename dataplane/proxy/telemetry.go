@@ -96,13 +96,27 @@ func (s *Server) onTelemetryCommand(ctx context.Context, clientID string, ts *te
 			// Apache ends the stream the same way (spec §6.3).
 			return status.Error(codes.InvalidArgument, "settings without publishing or subscription")
 		}
+		// Held until the reply is queued: a push of the group's changed
+		// definition (groupsettings.go) waits for it, so what the stream
+		// records as sent is what its client got last.
+		ts.settingsMu.Lock()
+		defer ts.settingsMu.Unlock()
 		s.clients.setSettings(clientID, c.Settings, ts)
-		merged := s.mergeSettings(c.Settings)
+		group, consumer := consumerGroup(c.Settings)
+		var g broker.Group
+		if consumer {
+			g = s.groupSettings(group)
+		}
+		merged := s.mergeSettingsWith(c.Settings, g)
 		s.log.DebugContext(ctx, "client settings", slog.String("client_id", clientID),
 			slog.String("client_type", c.Settings.GetClientType().String()),
-			slog.String("group", c.Settings.GetSubscription().GetGroup().GetName()))
-		if err := ts.send(ctx, &v2.TelemetryCommand{Status: okStatus(), Command: &v2.TelemetryCommand_Settings{Settings: merged}}); err != nil {
+			slog.String("group", group))
+		if err := ts.send(ctx, settingsCommand(merged)); err != nil {
 			return err
+		}
+		ts.sent = sentGroup{}
+		if consumer {
+			ts.sent = sentGroup{group: group, behaviour: behaviourOf(g), ok: true}
 		}
 	default:
 		// Replies to server commands (thread stack traces, verify results)
@@ -116,6 +130,16 @@ func (s *Server) onTelemetryCommand(ctx context.Context, clientID string, ts *te
 // §6.2): they overwrite client state, so every field a client applies must
 // be usable.
 func (s *Server) mergeSettings(in *v2.Settings) *v2.Settings {
+	var g broker.Group
+	if group, ok := consumerGroup(in); ok {
+		g = s.groupSettings(group)
+	}
+	return s.mergeSettingsWith(in, g)
+}
+
+// mergeSettingsWith is mergeSettings with the consumer group's definition
+// already read (groupSettings); g is not used for producers.
+func (s *Server) mergeSettingsWith(in *v2.Settings, g broker.Group) *v2.Settings {
 	out := proto.Clone(in).(*v2.Settings)
 	out.Metric = &v2.Metric{On: false}
 	switch ps := in.GetPubSub().(type) {
@@ -139,7 +163,6 @@ func (s *Server) mergeSettings(in *v2.Settings) *v2.Settings {
 		}
 	case *v2.Settings_Subscription:
 		sub := proto.Clone(ps.Subscription).(*v2.Subscription)
-		g := s.groupSettings(sub.GetGroup().GetName())
 		fifo := g.Orderly
 		sub.Fifo = &fifo
 		batch := int32(consumerReceiveBatch)
@@ -170,17 +193,43 @@ func (s *Server) mergeSettings(in *v2.Settings) *v2.Settings {
 // groupSettings returns the group's definition, or defaults for a group the
 // broker does not know (the receive will report it).
 func (s *Server) groupSettings(name string) broker.Group {
-	g, err := s.cfg.Broker.GetGroup(name)
+	g, err := s.readGroup(name)
 	if err != nil {
 		if !errors.Is(err, broker.ErrGroupNotFound) {
 			s.log.Warn("look up group for settings", slog.String("group", name), slog.Any("err", err))
 		}
 		return broker.Group{Name: name, MaxRetries: defaultGroupMaxRetries}
 	}
+	return g
+}
+
+// readGroup reads the group's definition from the broker as Settings use
+// it.
+func (s *Server) readGroup(name string) (broker.Group, error) {
+	g, err := s.cfg.Broker.GetGroup(name)
+	if err != nil {
+		return broker.Group{}, err
+	}
 	if g.MaxRetries < 0 {
 		g.MaxRetries = 0
 	}
-	return g
+	return g, nil
+}
+
+// consumerGroup is the group of consumer Settings; ok is false for other
+// Settings.
+func consumerGroup(in *v2.Settings) (group string, ok bool) {
+	ps, ok := in.GetPubSub().(*v2.Settings_Subscription)
+	if !ok {
+		return "", false
+	}
+	return ps.Subscription.GetGroup().GetName(), true
+}
+
+// settingsCommand is the telemetry command carrying merged Settings, as a
+// reply or pushed.
+func settingsCommand(merged *v2.Settings) *v2.TelemetryCommand {
+	return &v2.TelemetryCommand{Status: okStatus(), Command: &v2.TelemetryCommand_Settings{Settings: merged}}
 }
 
 func cloneResources(rs []*v2.Resource) []*v2.Resource {

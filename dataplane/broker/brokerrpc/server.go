@@ -28,6 +28,7 @@ import (
 	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/status"
 
+	"github.com/orbitmq/orbit/dataplane/acl"
 	"github.com/orbitmq/orbit/dataplane/broker"
 	"github.com/orbitmq/orbit/dataplane/broker/brokerrpc/brokerpb"
 	"github.com/orbitmq/orbit/dataplane/grpcauth"
@@ -67,7 +68,10 @@ type ServerConfig struct {
 	Broker Backend // required: the node's *broker.Broker
 	// Token is the broker node's admin token; every call must present it.
 	// Required: the service never runs unauthenticated.
-	Token           string
+	Token string
+	// Keys are the node's access keys, which ListAccessKeys serves (with
+	// their secrets) to proxy nodes; nil: the call fails.
+	Keys            *acl.Store
 	Log             *slog.Logger // nil: discard
 	MaxMessageBytes int          // 0: DefaultMaxMessageBytes
 }
@@ -77,6 +81,7 @@ type Server struct {
 	brokerpb.UnimplementedBrokerServer
 
 	b    Backend
+	keys *acl.Store
 	log  *slog.Logger
 	auth *grpcauth.Verifier
 	grpc *grpc.Server
@@ -106,7 +111,7 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("broker rpc config: %w", err)
 	}
-	s := &Server{b: cfg.Broker, log: log, auth: auth}
+	s := &Server{b: cfg.Broker, keys: cfg.Keys, log: log, auth: auth}
 	s.stopCtx, s.stop = context.WithCancelCause(context.Background())
 	s.grpc = grpc.NewServer(
 		grpc.MaxRecvMsgSize(maxBytes),

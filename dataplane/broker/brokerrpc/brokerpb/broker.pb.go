@@ -1740,6 +1740,261 @@ func (x *TakeTxnChecksResponse) GetChecks() []*TxnCheck {
 	return nil
 }
 
+type ListAccessKeysRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// known_revision is the revision of the caller's copy; 0: it has none.
+	KnownRevision uint64 `protobuf:"varint,1,opt,name=known_revision,json=knownRevision,proto3" json:"known_revision,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListAccessKeysRequest) Reset() {
+	*x = ListAccessKeysRequest{}
+	mi := &file_broker_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListAccessKeysRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListAccessKeysRequest) ProtoMessage() {}
+
+func (x *ListAccessKeysRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_broker_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListAccessKeysRequest.ProtoReflect.Descriptor instead.
+func (*ListAccessKeysRequest) Descriptor() ([]byte, []int) {
+	return file_broker_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *ListAccessKeysRequest) GetKnownRevision() uint64 {
+	if x != nil {
+		return x.KnownRevision
+	}
+	return 0
+}
+
+type ListAccessKeysResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// revision identifies the broker's set of keys: it changes whenever a key
+	// is put or deleted, and differs between runs of the broker node. Never 0.
+	Revision uint64 `protobuf:"varint,1,opt,name=revision,proto3" json:"revision,omitempty"`
+	// unchanged: revision is the known_revision asked with; keys is empty.
+	Unchanged     bool         `protobuf:"varint,2,opt,name=unchanged,proto3" json:"unchanged,omitempty"`
+	Keys          []*AccessKey `protobuf:"bytes,3,rep,name=keys,proto3" json:"keys,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListAccessKeysResponse) Reset() {
+	*x = ListAccessKeysResponse{}
+	mi := &file_broker_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListAccessKeysResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListAccessKeysResponse) ProtoMessage() {}
+
+func (x *ListAccessKeysResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_broker_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListAccessKeysResponse.ProtoReflect.Descriptor instead.
+func (*ListAccessKeysResponse) Descriptor() ([]byte, []int) {
+	return file_broker_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *ListAccessKeysResponse) GetRevision() uint64 {
+	if x != nil {
+		return x.Revision
+	}
+	return 0
+}
+
+func (x *ListAccessKeysResponse) GetUnchanged() bool {
+	if x != nil {
+		return x.Unchanged
+	}
+	return false
+}
+
+func (x *ListAccessKeysResponse) GetKeys() []*AccessKey {
+	if x != nil {
+		return x.Keys
+	}
+	return nil
+}
+
+// AccessKey mirrors acl.AccessKey, secret included.
+type AccessKey struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	AccessKey     string                 `protobuf:"bytes,1,opt,name=access_key,json=accessKey,proto3" json:"access_key,omitempty"`
+	SecretKey     string                 `protobuf:"bytes,2,opt,name=secret_key,json=secretKey,proto3" json:"secret_key,omitempty"`
+	Enabled       bool                   `protobuf:"varint,3,opt,name=enabled,proto3" json:"enabled,omitempty"`
+	Permissions   []*Permission          `protobuf:"bytes,4,rep,name=permissions,proto3" json:"permissions,omitempty"`
+	SourceCidrs   []string               `protobuf:"bytes,5,rep,name=source_cidrs,json=sourceCidrs,proto3" json:"source_cidrs,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AccessKey) Reset() {
+	*x = AccessKey{}
+	mi := &file_broker_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AccessKey) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AccessKey) ProtoMessage() {}
+
+func (x *AccessKey) ProtoReflect() protoreflect.Message {
+	mi := &file_broker_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AccessKey.ProtoReflect.Descriptor instead.
+func (*AccessKey) Descriptor() ([]byte, []int) {
+	return file_broker_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *AccessKey) GetAccessKey() string {
+	if x != nil {
+		return x.AccessKey
+	}
+	return ""
+}
+
+func (x *AccessKey) GetSecretKey() string {
+	if x != nil {
+		return x.SecretKey
+	}
+	return ""
+}
+
+func (x *AccessKey) GetEnabled() bool {
+	if x != nil {
+		return x.Enabled
+	}
+	return false
+}
+
+func (x *AccessKey) GetPermissions() []*Permission {
+	if x != nil {
+		return x.Permissions
+	}
+	return nil
+}
+
+func (x *AccessKey) GetSourceCidrs() []string {
+	if x != nil {
+		return x.SourceCidrs
+	}
+	return nil
+}
+
+// Permission mirrors acl.Permission: resource_type "TOPIC" or "GROUP",
+// actions "PUB" and/or "SUB", decision "ALLOW" or "DENY".
+type Permission struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ResourceType  string                 `protobuf:"bytes,1,opt,name=resource_type,json=resourceType,proto3" json:"resource_type,omitempty"`
+	ResourceName  string                 `protobuf:"bytes,2,opt,name=resource_name,json=resourceName,proto3" json:"resource_name,omitempty"`
+	Actions       []string               `protobuf:"bytes,3,rep,name=actions,proto3" json:"actions,omitempty"`
+	Decision      string                 `protobuf:"bytes,4,opt,name=decision,proto3" json:"decision,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Permission) Reset() {
+	*x = Permission{}
+	mi := &file_broker_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Permission) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Permission) ProtoMessage() {}
+
+func (x *Permission) ProtoReflect() protoreflect.Message {
+	mi := &file_broker_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Permission.ProtoReflect.Descriptor instead.
+func (*Permission) Descriptor() ([]byte, []int) {
+	return file_broker_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *Permission) GetResourceType() string {
+	if x != nil {
+		return x.ResourceType
+	}
+	return ""
+}
+
+func (x *Permission) GetResourceName() string {
+	if x != nil {
+		return x.ResourceName
+	}
+	return ""
+}
+
+func (x *Permission) GetActions() []string {
+	if x != nil {
+		return x.Actions
+	}
+	return nil
+}
+
+func (x *Permission) GetDecision() string {
+	if x != nil {
+		return x.Decision
+	}
+	return ""
+}
+
 // ErrorDetail rides in the details of a failed call's gRPC status. It names
 // the broker and store sentinel errors the failure matched, so the client
 // rebuilds an error that errors.Is reports the same way.
@@ -1752,7 +2007,7 @@ type ErrorDetail struct {
 
 func (x *ErrorDetail) Reset() {
 	*x = ErrorDetail{}
-	mi := &file_broker_proto_msgTypes[26]
+	mi := &file_broker_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1764,7 +2019,7 @@ func (x *ErrorDetail) String() string {
 func (*ErrorDetail) ProtoMessage() {}
 
 func (x *ErrorDetail) ProtoReflect() protoreflect.Message {
-	mi := &file_broker_proto_msgTypes[26]
+	mi := &file_broker_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1777,7 +2032,7 @@ func (x *ErrorDetail) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ErrorDetail.ProtoReflect.Descriptor instead.
 func (*ErrorDetail) Descriptor() ([]byte, []int) {
-	return file_broker_proto_rawDescGZIP(), []int{26}
+	return file_broker_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *ErrorDetail) GetSentinels() []string {
@@ -1940,14 +2195,34 @@ const file_broker_proto_rawDesc = "" +
 	"\x0etransaction_id\x18\x01 \x01(\tR\rtransactionId\x122\n" +
 	"\amessage\x18\x02 \x01(\v2\x18.orbit.broker.v1.MessageR\amessage\"J\n" +
 	"\x15TakeTxnChecksResponse\x121\n" +
-	"\x06checks\x18\x01 \x03(\v2\x19.orbit.broker.v1.TxnCheckR\x06checks\"+\n" +
+	"\x06checks\x18\x01 \x03(\v2\x19.orbit.broker.v1.TxnCheckR\x06checks\">\n" +
+	"\x15ListAccessKeysRequest\x12%\n" +
+	"\x0eknown_revision\x18\x01 \x01(\x04R\rknownRevision\"\x82\x01\n" +
+	"\x16ListAccessKeysResponse\x12\x1a\n" +
+	"\brevision\x18\x01 \x01(\x04R\brevision\x12\x1c\n" +
+	"\tunchanged\x18\x02 \x01(\bR\tunchanged\x12.\n" +
+	"\x04keys\x18\x03 \x03(\v2\x1a.orbit.broker.v1.AccessKeyR\x04keys\"\xc5\x01\n" +
+	"\tAccessKey\x12\x1d\n" +
+	"\n" +
+	"access_key\x18\x01 \x01(\tR\taccessKey\x12\x1d\n" +
+	"\n" +
+	"secret_key\x18\x02 \x01(\tR\tsecretKey\x12\x18\n" +
+	"\aenabled\x18\x03 \x01(\bR\aenabled\x12=\n" +
+	"\vpermissions\x18\x04 \x03(\v2\x1b.orbit.broker.v1.PermissionR\vpermissions\x12!\n" +
+	"\fsource_cidrs\x18\x05 \x03(\tR\vsourceCidrs\"\x8c\x01\n" +
+	"\n" +
+	"Permission\x12#\n" +
+	"\rresource_type\x18\x01 \x01(\tR\fresourceType\x12#\n" +
+	"\rresource_name\x18\x02 \x01(\tR\fresourceName\x12\x18\n" +
+	"\aactions\x18\x03 \x03(\tR\aactions\x12\x1a\n" +
+	"\bdecision\x18\x04 \x01(\tR\bdecision\"+\n" +
 	"\vErrorDetail\x12\x1c\n" +
 	"\tsentinels\x18\x01 \x03(\tR\tsentinels*T\n" +
 	"\n" +
 	"Resolution\x12\x16\n" +
 	"\x12RESOLUTION_UNKNOWN\x10\x00\x12\x15\n" +
 	"\x11RESOLUTION_COMMIT\x10\x01\x12\x17\n" +
-	"\x13RESOLUTION_ROLLBACK\x10\x022\xd2\a\n" +
+	"\x13RESOLUTION_ROLLBACK\x10\x022\xb5\b\n" +
 	"\x06Broker\x12C\n" +
 	"\x04Send\x12\x1c.orbit.broker.v1.SendRequest\x1a\x1d.orbit.broker.v1.SendResponse\x12L\n" +
 	"\aReceive\x12\x1f.orbit.broker.v1.ReceiveRequest\x1a .orbit.broker.v1.ReceiveResponse\x12C\n" +
@@ -1962,7 +2237,8 @@ const file_broker_proto_rawDesc = "" +
 	"ListTopics\x12\".orbit.broker.v1.ListTopicsRequest\x1a#.orbit.broker.v1.ListTopicsResponse\x12a\n" +
 	"\x0eEndTransaction\x12&.orbit.broker.v1.EndTransactionRequest\x1a'.orbit.broker.v1.EndTransactionResponse\x12I\n" +
 	"\x06Recall\x12\x1e.orbit.broker.v1.RecallRequest\x1a\x1f.orbit.broker.v1.RecallResponse\x12^\n" +
-	"\rTakeTxnChecks\x12%.orbit.broker.v1.TakeTxnChecksRequest\x1a&.orbit.broker.v1.TakeTxnChecksResponseB>Z<github.com/orbitmq/orbit/dataplane/broker/brokerrpc/brokerpbb\x06proto3"
+	"\rTakeTxnChecks\x12%.orbit.broker.v1.TakeTxnChecksRequest\x1a&.orbit.broker.v1.TakeTxnChecksResponse\x12a\n" +
+	"\x0eListAccessKeys\x12&.orbit.broker.v1.ListAccessKeysRequest\x1a'.orbit.broker.v1.ListAccessKeysResponseB>Z<github.com/orbitmq/orbit/dataplane/broker/brokerrpc/brokerpbb\x06proto3"
 
 var (
 	file_broker_proto_rawDescOnce sync.Once
@@ -1977,7 +2253,7 @@ func file_broker_proto_rawDescGZIP() []byte {
 }
 
 var file_broker_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_broker_proto_msgTypes = make([]protoimpl.MessageInfo, 28)
+var file_broker_proto_msgTypes = make([]protoimpl.MessageInfo, 32)
 var file_broker_proto_goTypes = []any{
 	(Resolution)(0),                 // 0: orbit.broker.v1.Resolution
 	(*Time)(nil),                    // 1: orbit.broker.v1.Time
@@ -2006,11 +2282,15 @@ var file_broker_proto_goTypes = []any{
 	(*TakeTxnChecksRequest)(nil),    // 24: orbit.broker.v1.TakeTxnChecksRequest
 	(*TxnCheck)(nil),                // 25: orbit.broker.v1.TxnCheck
 	(*TakeTxnChecksResponse)(nil),   // 26: orbit.broker.v1.TakeTxnChecksResponse
-	(*ErrorDetail)(nil),             // 27: orbit.broker.v1.ErrorDetail
-	nil,                             // 28: orbit.broker.v1.Message.PropertiesEntry
+	(*ListAccessKeysRequest)(nil),   // 27: orbit.broker.v1.ListAccessKeysRequest
+	(*ListAccessKeysResponse)(nil),  // 28: orbit.broker.v1.ListAccessKeysResponse
+	(*AccessKey)(nil),               // 29: orbit.broker.v1.AccessKey
+	(*Permission)(nil),              // 30: orbit.broker.v1.Permission
+	(*ErrorDetail)(nil),             // 31: orbit.broker.v1.ErrorDetail
+	nil,                             // 32: orbit.broker.v1.Message.PropertiesEntry
 }
 var file_broker_proto_depIdxs = []int32{
-	28, // 0: orbit.broker.v1.Message.properties:type_name -> orbit.broker.v1.Message.PropertiesEntry
+	32, // 0: orbit.broker.v1.Message.properties:type_name -> orbit.broker.v1.Message.PropertiesEntry
 	1,  // 1: orbit.broker.v1.Message.born_time:type_name -> orbit.broker.v1.Time
 	1,  // 2: orbit.broker.v1.Message.delivery_time:type_name -> orbit.broker.v1.Time
 	1,  // 3: orbit.broker.v1.Message.store_time:type_name -> orbit.broker.v1.Time
@@ -2028,35 +2308,39 @@ var file_broker_proto_depIdxs = []int32{
 	0,  // 15: orbit.broker.v1.EndTransactionRequest.resolution:type_name -> orbit.broker.v1.Resolution
 	2,  // 16: orbit.broker.v1.TxnCheck.message:type_name -> orbit.broker.v1.Message
 	25, // 17: orbit.broker.v1.TakeTxnChecksResponse.checks:type_name -> orbit.broker.v1.TxnCheck
-	3,  // 18: orbit.broker.v1.Broker.Send:input_type -> orbit.broker.v1.SendRequest
-	6,  // 19: orbit.broker.v1.Broker.Receive:input_type -> orbit.broker.v1.ReceiveRequest
-	9,  // 20: orbit.broker.v1.Broker.Ack:input_type -> orbit.broker.v1.HandleRequest
-	11, // 21: orbit.broker.v1.Broker.ChangeInvisible:input_type -> orbit.broker.v1.ChangeInvisibleRequest
-	9,  // 22: orbit.broker.v1.Broker.ForwardToDLQ:input_type -> orbit.broker.v1.HandleRequest
-	13, // 23: orbit.broker.v1.Broker.ClientGone:input_type -> orbit.broker.v1.ClientGoneRequest
-	15, // 24: orbit.broker.v1.Broker.GetGroup:input_type -> orbit.broker.v1.GetRequest
-	15, // 25: orbit.broker.v1.Broker.GetTopic:input_type -> orbit.broker.v1.GetRequest
-	18, // 26: orbit.broker.v1.Broker.ListTopics:input_type -> orbit.broker.v1.ListTopicsRequest
-	20, // 27: orbit.broker.v1.Broker.EndTransaction:input_type -> orbit.broker.v1.EndTransactionRequest
-	22, // 28: orbit.broker.v1.Broker.Recall:input_type -> orbit.broker.v1.RecallRequest
-	24, // 29: orbit.broker.v1.Broker.TakeTxnChecks:input_type -> orbit.broker.v1.TakeTxnChecksRequest
-	5,  // 30: orbit.broker.v1.Broker.Send:output_type -> orbit.broker.v1.SendResponse
-	8,  // 31: orbit.broker.v1.Broker.Receive:output_type -> orbit.broker.v1.ReceiveResponse
-	10, // 32: orbit.broker.v1.Broker.Ack:output_type -> orbit.broker.v1.AckResponse
-	12, // 33: orbit.broker.v1.Broker.ChangeInvisible:output_type -> orbit.broker.v1.ChangeInvisibleResponse
-	10, // 34: orbit.broker.v1.Broker.ForwardToDLQ:output_type -> orbit.broker.v1.AckResponse
-	14, // 35: orbit.broker.v1.Broker.ClientGone:output_type -> orbit.broker.v1.ClientGoneResponse
-	16, // 36: orbit.broker.v1.Broker.GetGroup:output_type -> orbit.broker.v1.Group
-	17, // 37: orbit.broker.v1.Broker.GetTopic:output_type -> orbit.broker.v1.Topic
-	19, // 38: orbit.broker.v1.Broker.ListTopics:output_type -> orbit.broker.v1.ListTopicsResponse
-	21, // 39: orbit.broker.v1.Broker.EndTransaction:output_type -> orbit.broker.v1.EndTransactionResponse
-	23, // 40: orbit.broker.v1.Broker.Recall:output_type -> orbit.broker.v1.RecallResponse
-	26, // 41: orbit.broker.v1.Broker.TakeTxnChecks:output_type -> orbit.broker.v1.TakeTxnChecksResponse
-	30, // [30:42] is the sub-list for method output_type
-	18, // [18:30] is the sub-list for method input_type
-	18, // [18:18] is the sub-list for extension type_name
-	18, // [18:18] is the sub-list for extension extendee
-	0,  // [0:18] is the sub-list for field type_name
+	29, // 18: orbit.broker.v1.ListAccessKeysResponse.keys:type_name -> orbit.broker.v1.AccessKey
+	30, // 19: orbit.broker.v1.AccessKey.permissions:type_name -> orbit.broker.v1.Permission
+	3,  // 20: orbit.broker.v1.Broker.Send:input_type -> orbit.broker.v1.SendRequest
+	6,  // 21: orbit.broker.v1.Broker.Receive:input_type -> orbit.broker.v1.ReceiveRequest
+	9,  // 22: orbit.broker.v1.Broker.Ack:input_type -> orbit.broker.v1.HandleRequest
+	11, // 23: orbit.broker.v1.Broker.ChangeInvisible:input_type -> orbit.broker.v1.ChangeInvisibleRequest
+	9,  // 24: orbit.broker.v1.Broker.ForwardToDLQ:input_type -> orbit.broker.v1.HandleRequest
+	13, // 25: orbit.broker.v1.Broker.ClientGone:input_type -> orbit.broker.v1.ClientGoneRequest
+	15, // 26: orbit.broker.v1.Broker.GetGroup:input_type -> orbit.broker.v1.GetRequest
+	15, // 27: orbit.broker.v1.Broker.GetTopic:input_type -> orbit.broker.v1.GetRequest
+	18, // 28: orbit.broker.v1.Broker.ListTopics:input_type -> orbit.broker.v1.ListTopicsRequest
+	20, // 29: orbit.broker.v1.Broker.EndTransaction:input_type -> orbit.broker.v1.EndTransactionRequest
+	22, // 30: orbit.broker.v1.Broker.Recall:input_type -> orbit.broker.v1.RecallRequest
+	24, // 31: orbit.broker.v1.Broker.TakeTxnChecks:input_type -> orbit.broker.v1.TakeTxnChecksRequest
+	27, // 32: orbit.broker.v1.Broker.ListAccessKeys:input_type -> orbit.broker.v1.ListAccessKeysRequest
+	5,  // 33: orbit.broker.v1.Broker.Send:output_type -> orbit.broker.v1.SendResponse
+	8,  // 34: orbit.broker.v1.Broker.Receive:output_type -> orbit.broker.v1.ReceiveResponse
+	10, // 35: orbit.broker.v1.Broker.Ack:output_type -> orbit.broker.v1.AckResponse
+	12, // 36: orbit.broker.v1.Broker.ChangeInvisible:output_type -> orbit.broker.v1.ChangeInvisibleResponse
+	10, // 37: orbit.broker.v1.Broker.ForwardToDLQ:output_type -> orbit.broker.v1.AckResponse
+	14, // 38: orbit.broker.v1.Broker.ClientGone:output_type -> orbit.broker.v1.ClientGoneResponse
+	16, // 39: orbit.broker.v1.Broker.GetGroup:output_type -> orbit.broker.v1.Group
+	17, // 40: orbit.broker.v1.Broker.GetTopic:output_type -> orbit.broker.v1.Topic
+	19, // 41: orbit.broker.v1.Broker.ListTopics:output_type -> orbit.broker.v1.ListTopicsResponse
+	21, // 42: orbit.broker.v1.Broker.EndTransaction:output_type -> orbit.broker.v1.EndTransactionResponse
+	23, // 43: orbit.broker.v1.Broker.Recall:output_type -> orbit.broker.v1.RecallResponse
+	26, // 44: orbit.broker.v1.Broker.TakeTxnChecks:output_type -> orbit.broker.v1.TakeTxnChecksResponse
+	28, // 45: orbit.broker.v1.Broker.ListAccessKeys:output_type -> orbit.broker.v1.ListAccessKeysResponse
+	33, // [33:46] is the sub-list for method output_type
+	20, // [20:33] is the sub-list for method input_type
+	20, // [20:20] is the sub-list for extension type_name
+	20, // [20:20] is the sub-list for extension extendee
+	0,  // [0:20] is the sub-list for field type_name
 }
 
 func init() { file_broker_proto_init() }
@@ -2070,7 +2354,7 @@ func file_broker_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_broker_proto_rawDesc), len(file_broker_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   28,
+			NumMessages:   32,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -37,6 +37,7 @@ const (
 	Broker_EndTransaction_FullMethodName  = "/orbit.broker.v1.Broker/EndTransaction"
 	Broker_Recall_FullMethodName          = "/orbit.broker.v1.Broker/Recall"
 	Broker_TakeTxnChecks_FullMethodName   = "/orbit.broker.v1.Broker/TakeTxnChecks"
+	Broker_ListAccessKeys_FullMethodName  = "/orbit.broker.v1.Broker/ListAccessKeys"
 )
 
 // BrokerClient is the client API for Broker service.
@@ -59,6 +60,18 @@ type BrokerClient interface {
 	// TakeTxnChecks returns the orphan transaction checks due now and counts
 	// them as sent: the caller must push them to producers.
 	TakeTxnChecks(ctx context.Context, in *TakeTxnChecksRequest, opts ...grpc.CallOption) (*TakeTxnChecksResponse, error)
+	// ListAccessKeys returns every access key of the broker node WITH its
+	// secret: a proxy node needs the secrets to verify the HMAC signatures of
+	// its clients' requests, and polls this call (every ~2 s) to keep its
+	// copy current. When known_revision is the broker's current revision the
+	// answer is unchanged=true and carries no keys.
+	//
+	// Trust assumption: this service is served over plaintext gRPC (no TLS),
+	// authenticated only by the admin token, so the secrets cross the network
+	// in the clear. Broker and proxy nodes must talk over loopback or a
+	// private network that untrusted parties cannot read; anyone holding the
+	// admin token can read every secret. Neither end logs the keys.
+	ListAccessKeys(ctx context.Context, in *ListAccessKeysRequest, opts ...grpc.CallOption) (*ListAccessKeysResponse, error)
 }
 
 type brokerClient struct {
@@ -189,6 +202,16 @@ func (c *brokerClient) TakeTxnChecks(ctx context.Context, in *TakeTxnChecksReque
 	return out, nil
 }
 
+func (c *brokerClient) ListAccessKeys(ctx context.Context, in *ListAccessKeysRequest, opts ...grpc.CallOption) (*ListAccessKeysResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListAccessKeysResponse)
+	err := c.cc.Invoke(ctx, Broker_ListAccessKeys_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // BrokerServer is the server API for Broker service.
 // All implementations must embed UnimplementedBrokerServer
 // for forward compatibility.
@@ -209,6 +232,18 @@ type BrokerServer interface {
 	// TakeTxnChecks returns the orphan transaction checks due now and counts
 	// them as sent: the caller must push them to producers.
 	TakeTxnChecks(context.Context, *TakeTxnChecksRequest) (*TakeTxnChecksResponse, error)
+	// ListAccessKeys returns every access key of the broker node WITH its
+	// secret: a proxy node needs the secrets to verify the HMAC signatures of
+	// its clients' requests, and polls this call (every ~2 s) to keep its
+	// copy current. When known_revision is the broker's current revision the
+	// answer is unchanged=true and carries no keys.
+	//
+	// Trust assumption: this service is served over plaintext gRPC (no TLS),
+	// authenticated only by the admin token, so the secrets cross the network
+	// in the clear. Broker and proxy nodes must talk over loopback or a
+	// private network that untrusted parties cannot read; anyone holding the
+	// admin token can read every secret. Neither end logs the keys.
+	ListAccessKeys(context.Context, *ListAccessKeysRequest) (*ListAccessKeysResponse, error)
 	mustEmbedUnimplementedBrokerServer()
 }
 
@@ -254,6 +289,9 @@ func (UnimplementedBrokerServer) Recall(context.Context, *RecallRequest) (*Recal
 }
 func (UnimplementedBrokerServer) TakeTxnChecks(context.Context, *TakeTxnChecksRequest) (*TakeTxnChecksResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method TakeTxnChecks not implemented")
+}
+func (UnimplementedBrokerServer) ListAccessKeys(context.Context, *ListAccessKeysRequest) (*ListAccessKeysResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method ListAccessKeys not implemented")
 }
 func (UnimplementedBrokerServer) mustEmbedUnimplementedBrokerServer() {}
 func (UnimplementedBrokerServer) testEmbeddedByValue()                {}
@@ -492,6 +530,24 @@ func _Broker_TakeTxnChecks_Handler(srv interface{}, ctx context.Context, dec fun
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Broker_ListAccessKeys_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListAccessKeysRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(BrokerServer).ListAccessKeys(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Broker_ListAccessKeys_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(BrokerServer).ListAccessKeys(ctx, req.(*ListAccessKeysRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Broker_ServiceDesc is the grpc.ServiceDesc for Broker service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -546,6 +602,10 @@ var Broker_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "TakeTxnChecks",
 			Handler:    _Broker_TakeTxnChecks_Handler,
+		},
+		{
+			MethodName: "ListAccessKeys",
+			Handler:    _Broker_ListAccessKeys_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
