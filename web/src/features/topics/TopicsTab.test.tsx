@@ -52,6 +52,20 @@ describe('TopicsTab', () => {
     await waitFor(() => expect(screen.queryByText('orders-created')).not.toBeInTheDocument());
   }, 60_000);
 
+  it("shows each topic's retained messages, read per row", async () => {
+    mockFetch()
+      .on('GET /api/v1/instances/ins_1', () => json(instance()))
+      .on(list, () => json({ items: [topic(), topic({ topicName: 'payments' })] }))
+      .on('GET /api/v1/instances/ins_1/topics/orders-created', () => json({ ...topic(), messageCount: 1234, queues: [] }))
+      .on('GET /api/v1/instances/ins_1/topics/payments', () => json(topic({ topicName: 'payments' })));
+    renderApp({ routes: routes(), at: '/instances/ins_1?tab=topics', session: session() });
+    expect(await screen.findByTestId('messages-orders-created', {}, { timeout: 5000 })).toHaveTextContent('1,234');
+    // Without statistics (a stopped instance) the cell says so instead of a number.
+    const row = screen.getByText('payments').closest('tr')!;
+    await waitFor(() => expect(within(row).getByText('—')).toBeInTheDocument());
+    expect(screen.queryByTestId('messages-payments')).not.toBeInTheDocument();
+  }, 60_000);
+
   it('creates a topic with 8 queues by default and shows server field errors', async () => {
     const u = userEvent.setup();
     let attempt = 0;

@@ -3,7 +3,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { App, Button, Empty, Flex, Input, Select, Table, Tag, Tooltip, Typography } from 'antd';
 import { useState } from 'react';
 import { errorMessage } from '../../api/problem';
-import { deleteTopicMutation, topicsQuery } from '../../api/queries/topics';
+import { deleteTopicMutation, topicQuery, topicsQuery } from '../../api/queries/topics';
 import type { MessageType, Topic } from '../../api/types';
 import { CursorPager, useCursorPaging } from '../../components/CursorPager';
 import { QueryError } from '../../components/QueryError';
@@ -12,6 +12,27 @@ import { formatCount } from '../../lib/money';
 import { messageTypeLabel, messageTypes } from './messageTypes';
 import { TopicFormModal } from './TopicFormModal';
 import { TopicQueuesDrawer } from './TopicQueuesDrawer';
+
+/** The messages a topic retains, read per row (the list carries no statistics). */
+export function MessagesCell(props: { instanceId: string; topicName: string }) {
+  const topic = useQuery({ ...topicQuery(props.instanceId, props.topicName), refetchInterval: 30_000 });
+  if (topic.isError) {
+    return (
+      <Tooltip title={errorMessage(topic.error)}>
+        <Typography.Text type="secondary">—</Typography.Text>
+      </Tooltip>
+    );
+  }
+  if (!topic.data) return <Typography.Text type="secondary">…</Typography.Text>;
+  if (topic.data.messageCount == null) {
+    return (
+      <Tooltip title="Message counts need a running instance">
+        <Typography.Text type="secondary">—</Typography.Text>
+      </Tooltip>
+    );
+  }
+  return <span data-testid={`messages-${props.topicName}`}>{formatCount(topic.data.messageCount)}</span>;
+}
 
 export function TopicsTab(props: { instanceId: string; canWrite: boolean }) {
   const { instanceId, canWrite } = props;
@@ -58,6 +79,12 @@ export function TopicsTab(props: { instanceId: string; canWrite: boolean }) {
       key: 'tps',
       align: 'right' as const,
       render: (v: number) => (v > 0 ? formatCount(v) : <Typography.Text type="secondary">Instance limit</Typography.Text>),
+    },
+    {
+      title: 'Messages',
+      key: 'messages',
+      align: 'right' as const,
+      render: (_: unknown, t: Topic) => <MessagesCell instanceId={instanceId} topicName={t.topicName} />,
     },
     {
       title: 'Created',
