@@ -104,14 +104,24 @@ func (s *Store) Close() error {
 	return s.db.Close()
 }
 
-// Put creates or replaces a key. Errors of validation wrap ErrInvalid.
-func (s *Store) Put(k AccessKey) error {
+// encode validates k and returns a copy that shares no slices with the
+// caller, and its stored form.
+func encode(k AccessKey) (AccessKey, []byte, error) {
 	if err := k.Validate(); err != nil {
-		return err
+		return AccessKey{}, nil, err
 	}
 	k.Permissions = slices.Clone(k.Permissions)
 	k.SourceCIDRs = slices.Clone(k.SourceCIDRs)
 	v, err := json.Marshal(k)
+	if err != nil {
+		return AccessKey{}, nil, fmt.Errorf("access keys: encode %s: %w", k.AccessKey, err)
+	}
+	return k, v, nil
+}
+
+// Put creates or replaces a key. Errors of validation wrap ErrInvalid.
+func (s *Store) Put(k AccessKey) error {
+	k, v, err := encode(k)
 	if err != nil {
 		return err
 	}
@@ -155,12 +165,7 @@ func (s *Store) Replace(keys []AccessKey) error {
 	next := make(map[string]AccessKey, len(keys))
 	vals := make(map[string][]byte, len(keys))
 	for _, k := range keys {
-		if err := k.Validate(); err != nil {
-			return err
-		}
-		k.Permissions = slices.Clone(k.Permissions)
-		k.SourceCIDRs = slices.Clone(k.SourceCIDRs)
-		v, err := json.Marshal(k)
+		k, v, err := encode(k)
 		if err != nil {
 			return err
 		}

@@ -338,6 +338,11 @@ func (r *registry) run(ctx context.Context) {
 	if period < 10*time.Millisecond {
 		period = 10 * time.Millisecond
 	}
+	every(ctx, period, func() { r.reap() })
+}
+
+// every runs fn each period until ctx ends: the proxy's background loops.
+func every(ctx context.Context, period time.Duration, fn func()) {
 	t := time.NewTicker(period)
 	defer t.Stop()
 	for {
@@ -345,7 +350,7 @@ func (r *registry) run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			r.reap()
+			fn()
 		}
 	}
 }

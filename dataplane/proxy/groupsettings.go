@@ -57,16 +57,7 @@ type sentGroup struct {
 // runGroupPoll pushes changed group definitions every GroupPollPeriod until
 // ctx ends.
 func (s *Server) runGroupPoll(ctx context.Context) {
-	t := time.NewTicker(s.cfg.GroupPollPeriod)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		s.pushGroupChanges(ctx)
-	}
+	every(ctx, s.cfg.GroupPollPeriod, func() { s.pushGroupChanges(ctx) })
 }
 
 // pushGroupChanges reads the definition of every group with a connected

@@ -67,15 +67,8 @@ func (s *Server) endTransaction(ctx context.Context, clientID string, req *v2.En
 // (a proxy node whose broker node is down) is logged when that starts and
 // when it ends, not every period.
 func (s *Server) runTxnChecks(ctx context.Context) {
-	t := time.NewTicker(s.cfg.TxnCheckPeriod)
-	defer t.Stop()
 	failing := false
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	every(ctx, s.cfg.TxnCheckPeriod, func() {
 		err := s.pushTxnChecks(ctx)
 		switch {
 		case err == nil:
@@ -93,7 +86,7 @@ func (s *Server) runTxnChecks(ctx context.Context) {
 		default:
 			s.log.DebugContext(ctx, "take transaction checks", slog.Any("err", err))
 		}
-	}
+	})
 }
 
 // pushTxnChecks takes the checks that are due and sends each to one live
