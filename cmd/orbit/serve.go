@@ -116,7 +116,11 @@ func runServe(cmd *cobra.Command, f serveFlags) error {
 	if err != nil {
 		return err
 	}
-	akeys := resources.NewAccessKeyService(resources.NewAccessKeyStore(db), instances.NewStore(db), resources.AccessKeyConfig{Box: box}, log.With("component", "accesskeys"))
+	// One admin connection per instance node, shared by REST calls and the
+	// reconciler.
+	nodes := resources.NewPool(resources.Connect, 0)
+	defer nodes.Close()
+	akeys := resources.NewAccessKeyService(resources.NewAccessKeyStore(db), instances.NewStore(db), resources.AccessKeyConfig{Box: box, Connect: nodes.Connect}, log.With("component", "accesskeys"))
 	if n, err := akeys.StaleSecrets(ctx); err != nil {
 		log.Warn("count access-key secrets under old master keys", "err", err)
 	} else if n > 0 {
@@ -126,7 +130,7 @@ func runServe(cmd *cobra.Command, f serveFlags) error {
 	srv := api.New(api.Config{Version: version, CookieSecure: f.secureCookies, TrustedProxies: f.trustedProxies}, api.Deps{
 		DB: db, IAM: ids, Audit: audit.NewStore(db), Idempotency: idempotency.NewStore(db),
 		Instances: insts, Console: consoleHandler, Log: log,
-		Resources:  resources.NewService(resources.NewStore(db), instances.NewStore(db), resources.Config{}, log.With("component", "resources")),
+		Resources:  resources.NewService(resources.NewStore(db), instances.NewStore(db), resources.Config{Connect: nodes.Connect}, log.With("component", "resources")),
 		AccessKeys: akeys,
 	})
 
@@ -144,7 +148,7 @@ func runServe(cmd *cobra.Command, f serveFlags) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- httpSrv.Serve(ln) }()
-	stopReconciler, err := startReconciler(ctx, f, db, akeys, log)
+	stopReconciler, err := startReconciler(ctx, f, db, akeys, nodes.Connect, log)
 	if err != nil {
 		_ = httpSrv.Close()
 		return err
@@ -227,7 +231,7 @@ type reconcileFlags struct {
 // run in their own sessions and outlive `orbit serve`; the next start adopts
 // them. The returned function stops the loop (releasing its leases) and
 // leaves the nodes running.
-func startReconciler(ctx context.Context, f serveFlags, db *gorm.DB, akeys *resources.AccessKeyService, log *slog.Logger) (func(), error) {
+func startReconciler(ctx context.Context, f serveFlags, db *gorm.DB, akeys *resources.AccessKeyService, connect resources.Connector, log *slog.Logger) (func(), error) {
 	if !f.reconcile.enabled {
 		log.Info("reconciler disabled")
 		return func() {}, nil
@@ -264,6 +268,7 @@ func startReconciler(ctx context.Context, f serveFlags, db *gorm.DB, akeys *reso
 		Specs:      instances.NewStore(db).GetSpec,
 		Resources:  resources.NewStore(db),
 		AccessKeys: akeys,
+		Connect:    connect,
 	}
 	lctx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
