@@ -3,7 +3,6 @@ package api
 import (
 	"context"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -132,7 +131,7 @@ func (s *Server) registerGroupClients(tags []string, base string) {
 			v := TopicSubscription{TopicName: ts.GetTopic(), Consistent: ts.GetConsistent(), Variants: make([]SubscriptionVariant, 0, len(ts.GetVariants()))}
 			for _, va := range ts.GetVariants() {
 				v.Variants = append(v.Variants, SubscriptionVariant{
-					FilterType: filterType(va.GetFilterType()), Expression: strings.TrimSpace(va.GetExpression()), ClientIDs: append([]string{}, va.GetClientIds()...),
+					FilterType: filterType(va.GetFilterType()), Expression: va.GetExpression(), ClientIDs: append([]string{}, va.GetClientIds()...),
 				})
 			}
 			out.Body.Items = append(out.Body.Items, v)

@@ -11,6 +11,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/orbitmq/orbit/dataplane/admin/adminpb"
+	"github.com/orbitmq/orbit/dataplane/broker/filter"
 )
 
 // ClientSource lists the clients connected to the node's proxy. The node
@@ -121,11 +122,11 @@ func (v *service) GetGroupSubscriptions(ctx context.Context, req *adminpb.GetGro
 // topic: each distinct filter with its clients. A topic is consistent when
 // every consumer of the group subscribes to it, all with the same filter.
 func groupSubscriptions(group string, clients []ClientInfo) *adminpb.GetGroupSubscriptionsResponse {
-	type filter struct {
+	type variant struct {
 		typ  string
 		expr string
 	}
-	byTopic := map[string]map[filter][]string{} // topic → filter → client ids
+	byTopic := map[string]map[variant][]string{} // topic → filter → client ids
 	subscribers := map[string]map[string]bool{} // topic → client ids
 	consumers := 0
 	for _, c := range clients {
@@ -135,10 +136,10 @@ func groupSubscriptions(group string, clients []ClientInfo) *adminpb.GetGroupSub
 		consumers++
 		for _, s := range c.Subscriptions {
 			if byTopic[s.Topic] == nil {
-				byTopic[s.Topic] = map[filter][]string{}
+				byTopic[s.Topic] = map[variant][]string{}
 				subscribers[s.Topic] = map[string]bool{}
 			}
-			f := filter{s.FilterType, s.Expression}
+			f := variant{s.FilterType, canonicalExpression(s.FilterType, s.Expression)}
 			if !slices.Contains(byTopic[s.Topic][f], c.ID) {
 				byTopic[s.Topic][f] = append(byTopic[s.Topic][f], c.ID)
 			}
@@ -179,6 +180,15 @@ func toClient(c ClientInfo) *adminpb.Client {
 		})
 	}
 	return out
+}
+
+// canonicalExpression spells equivalent filters alike, so "b || a" and
+// "a||b" count as one subscription: tag lists sorted, SQL trimmed.
+func canonicalExpression(typ, expr string) string {
+	if typ == "TAG" {
+		return filter.CanonicalTags(expr)
+	}
+	return strings.TrimSpace(expr)
 }
 
 // toFilterType maps TAG and SQL; anything else is UNSPECIFIED.

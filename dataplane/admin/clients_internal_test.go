@@ -62,6 +62,13 @@ func TestGroupSubscriptionsConsistency(t *testing.T) {
 			variants:   map[string][]variant{"t1": {{tag, "a||b", []string{"a", "b"}}}},
 		},
 		{
+			name:      "one tag list spelled two ways",
+			clients:   []ClientInfo{consumerOf("a", "g", "t1", "b || a"), consumerOf("b", "g", "t1", "a||b||a"), consumerOf("c", "g", "t1", " * ")},
+			consumers: 3,
+			topics:    map[string]bool{"t1": false},
+			variants:  map[string][]variant{"t1": {{tag, "a||b", []string{"a", "b"}}, {tag, "*", []string{"c"}}}},
+		},
+		{
 			name: "different tags, most used first",
 			clients: []ClientInfo{
 				consumerOf("a", "g", "t1", "x"), consumerOf("b", "g", "t1", "*"), consumerOf("c", "g", "t1", "*"),

@@ -6,6 +6,7 @@ package filter
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -90,6 +91,25 @@ func parseTag(expr string) (Filter, error) {
 		return nil, fmt.Errorf("%w: tag expression %q names no tag", ErrSyntax, expr)
 	}
 	return f, nil
+}
+
+// CanonicalTags is a tag expression in one spelling per meaning: "*" for
+// every message, otherwise its tags sorted, without duplicates, joined by
+// "||" ("b || a||a" → "a||b"). Two consumers whose expressions have the same
+// canonical form select the same messages. An expression naming no tag
+// comes back trimmed.
+func CanonicalTags(expr string) string {
+	f, err := parseTag(expr)
+	if err != nil {
+		return strings.TrimSpace(expr)
+	}
+	tf, ok := f.(tagFilter)
+	if !ok {
+		return "*"
+	}
+	tags := slices.Clone(tf.tags)
+	slices.Sort(tags)
+	return strings.Join(tags, "||")
 }
 
 func contains(s []string, v string) bool {

@@ -293,3 +293,25 @@ func FuzzParseTag(f *testing.F) {
 		flt.Match(tag, nil)
 	})
 }
+
+func TestCanonicalTags(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ in, want string }{
+		{"", "*"},
+		{" * ", "*"},
+		{"a", "a"},
+		{"b || a", "a||b"},
+		{"a||b||a", "a||b"},
+		{" b||  a ||c", "a||b||c"},
+		{"a||*", "*||a"}, // inside a list "*" is an ordinary tag
+		{" || ", "||"},   // names no tag: kept as written, trimmed
+	}
+	for _, tc := range tests {
+		t.Run(tc.in, func(t *testing.T) {
+			t.Parallel()
+			if got := filter.CanonicalTags(tc.in); got != tc.want {
+				t.Fatalf("CanonicalTags(%q) = %q, want %q", tc.in, got, tc.want)
+			}
+		})
+	}
+}
