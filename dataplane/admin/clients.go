@@ -127,7 +127,7 @@ func groupSubscriptions(group string, clients []ClientInfo) *adminpb.GetGroupSub
 		expr string
 	}
 	byTopic := map[string]map[variant][]string{} // topic → filter → client ids
-	subscribers := map[string]map[string]bool{} // topic → client ids
+	subscribers := map[string]map[string]bool{}  // topic → client ids
 	consumers := 0
 	for _, c := range clients {
 		if c.Group != group || !c.consumer() {
