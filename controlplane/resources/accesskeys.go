@@ -179,26 +179,14 @@ type AccessKeyConfig struct {
 // AccessKeyService manages the access keys of instances for the REST API
 // and pushes every change to the instance's node.
 type AccessKeyService struct {
-	store     *AccessKeyStore
-	instances *instances.Store
-	box       *secrets.Box
-	connect   Connector
-	now       func() time.Time
-	log       *slog.Logger
+	instanceAccess
+	store *AccessKeyStore
+	box   *secrets.Box
 }
 
 // NewAccessKeyService returns an AccessKeyService. A nil log discards.
 func NewAccessKeyService(store *AccessKeyStore, insts *instances.Store, cfg AccessKeyConfig, log *slog.Logger) *AccessKeyService {
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	if cfg.Connect == nil {
-		cfg.Connect = Connect
-	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
-	return &AccessKeyService{store: store, instances: insts, box: cfg.Box, connect: cfg.Connect, now: cfg.Now, log: log}
+	return &AccessKeyService{instanceAccess: newInstanceAccess(insts, cfg.Connect, cfg.Now, log), store: store, box: cfg.Box}
 }
 
 // AccessKeyInput describes a new access key.
@@ -279,26 +267,6 @@ const (
 
 func aad(instanceID, ak string) []byte { return []byte(instanceID + "/" + ak) }
 
-func (s *AccessKeyService) clock() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
-
-func (s *AccessKeyService) instance(ctx context.Context, p iam.Principal, a iamacl.Action, id string) (instances.Instance, error) {
-	if err := iamacl.Authorize(string(p.Role), a); err != nil {
-		return instances.Instance{}, err
-	}
-	return s.instances.GetInstance(ctx, p.AccountID, id)
-}
-
-func running(inst instances.Instance) error {
-	if inst.Status != instances.StatusRunning || inst.Desired != instances.DesiredRunning {
-		return ErrNotRunning
-	}
-	return nil
-}
-
-func (s *AccessKeyService) withNode(inst instances.Instance, fn func(Node) error) error {
-	return withNode(s.connect, inst, fn)
-}
-
 func toRow(k AccessKey) (accessKeyRow, error) {
 	perms, err := json.Marshal(k.Permissions)
 	if err != nil {
@@ -352,7 +320,7 @@ func (s *AccessKeyService) CreateAccessKey(ctx context.Context, p iam.Principal,
 	if err := checkRemark(in.Remark); err != nil {
 		return AccessKey{}, err
 	}
-	inst, err := s.instance(ctx, p, iamacl.InstancesWrite, instanceID)
+	inst, err := s.authorized(ctx, p, iamacl.InstancesWrite, instanceID)
 	if err != nil {
 		return AccessKey{}, err
 	}
@@ -396,7 +364,7 @@ func (s *AccessKeyService) CreateAccessKey(ctx context.Context, p iam.Principal,
 
 // ListAccessKeys lists the instance's keys, without secrets.
 func (s *AccessKeyService) ListAccessKeys(ctx context.Context, p iam.Principal, instanceID string, f AccessKeyFilter) ([]AccessKey, error) {
-	if _, err := s.instance(ctx, p, iamacl.InstancesRead, instanceID); err != nil {
+	if _, err := s.authorized(ctx, p, iamacl.InstancesRead, instanceID); err != nil {
 		return nil, err
 	}
 	f.Limit = listLimit(f.Limit)
@@ -417,7 +385,7 @@ func (s *AccessKeyService) ListAccessKeys(ctx context.Context, p iam.Principal, 
 
 // GetAccessKey returns one key, without its secret.
 func (s *AccessKeyService) GetAccessKey(ctx context.Context, p iam.Principal, instanceID, ak string) (AccessKey, error) {
-	if _, err := s.instance(ctx, p, iamacl.InstancesRead, instanceID); err != nil {
+	if _, err := s.authorized(ctx, p, iamacl.InstancesRead, instanceID); err != nil {
 		return AccessKey{}, err
 	}
 	r, err := s.store.get(ctx, instanceID, ak)
@@ -430,7 +398,7 @@ func (s *AccessKeyService) GetAccessKey(ctx context.Context, p iam.Principal, in
 // UpdateAccessKey changes a key and puts the result on the node first (the
 // instance must be RUNNING); if the node does not take it nothing changes.
 func (s *AccessKeyService) UpdateAccessKey(ctx context.Context, p iam.Principal, instanceID, ak string, in AccessKeyUpdate) (AccessKey, error) {
-	inst, err := s.instance(ctx, p, iamacl.InstancesWrite, instanceID)
+	inst, err := s.authorized(ctx, p, iamacl.InstancesWrite, instanceID)
 	if err != nil {
 		return AccessKey{}, err
 	}
@@ -488,7 +456,7 @@ func (s *AccessKeyService) UpdateAccessKey(ctx context.Context, p iam.Principal,
 
 // DeleteAccessKey removes the key from the node (RUNNING), then the row.
 func (s *AccessKeyService) DeleteAccessKey(ctx context.Context, p iam.Principal, instanceID, ak string) error {
-	inst, err := s.instance(ctx, p, iamacl.InstancesWrite, instanceID)
+	inst, err := s.authorized(ctx, p, iamacl.InstancesWrite, instanceID)
 	if err != nil {
 		return err
 	}
@@ -516,32 +484,9 @@ func (s *AccessKeyService) DeleteAccessKey(ctx context.Context, p iam.Principal,
 
 // AccessKeyRequest is the node's definition of k with secret sk.
 func AccessKeyRequest(k AccessKey, sk string) *adminpb.PutAccessKeyRequest {
-	out := &adminpb.AccessKey{AccessKey: k.AccessKey, SecretKey: sk, Enabled: k.Enabled, SourceCidrs: k.SourceIPs}
-	for _, p := range k.Permissions {
-		pp := &adminpb.Permission{ResourceName: p.ResourceName}
-		switch p.ResourceType {
-		case acl.ResourceTopic:
-			pp.ResourceType = adminpb.ResourceType_RESOURCE_TYPE_TOPIC
-		case acl.ResourceGroup:
-			pp.ResourceType = adminpb.ResourceType_RESOURCE_TYPE_GROUP
-		}
-		for _, a := range p.Actions {
-			switch a {
-			case acl.ActionPub:
-				pp.Actions = append(pp.Actions, adminpb.Action_ACTION_PUB)
-			case acl.ActionSub:
-				pp.Actions = append(pp.Actions, adminpb.Action_ACTION_SUB)
-			}
-		}
-		switch p.Decision {
-		case acl.Allow:
-			pp.Decision = adminpb.Decision_DECISION_ALLOW
-		case acl.Deny:
-			pp.Decision = adminpb.Decision_DECISION_DENY
-		}
-		out.Permissions = append(out.Permissions, pp)
-	}
-	return &adminpb.PutAccessKeyRequest{Key: out}
+	return &adminpb.PutAccessKeyRequest{Key: adminpb.AccessKeyOf(acl.AccessKey{
+		AccessKey: k.AccessKey, SecretKey: sk, Enabled: k.Enabled, SourceCIDRs: k.SourceIPs, Permissions: k.Permissions,
+	})}
 }
 
 func putKey(ctx context.Context, n Node, k AccessKey, sk string) error {

@@ -44,61 +44,31 @@ type Config struct {
 
 // Service manages topics and groups for the REST API.
 type Service struct {
-	store     *Store
-	instances *instances.Store
-	connect   Connector
-	now       func() time.Time
-	log       *slog.Logger
+	instanceAccess
+	store *Store
 }
 
 // NewService returns a Service. A nil log discards.
 func NewService(store *Store, insts *instances.Store, cfg Config, log *slog.Logger) *Service {
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	if cfg.Connect == nil {
-		cfg.Connect = Connect
-	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
-	return &Service{store: store, instances: insts, connect: cfg.Connect, now: cfg.Now, log: log}
+	return &Service{instanceAccess: newInstanceAccess(insts, cfg.Connect, cfg.Now, log), store: store}
 }
 
 func invalid(field, msg string) error { return &iam.ValidationError{Field: field, Message: msg} }
 
-func (s *Service) clock() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
-
 // instance loads the caller's instance after checking the role; another
-// account's instance is instances.ErrNotFound. running also requires it to be
-// RUNNING with a known node.
-func (s *Service) instance(ctx context.Context, p iam.Principal, a acl.Action, id string, running bool) (instances.Instance, error) {
-	if err := acl.Authorize(string(p.Role), a); err != nil {
-		return instances.Instance{}, err
-	}
-	inst, err := s.instances.GetInstance(ctx, p.AccountID, id)
+// account's instance is instances.ErrNotFound. mustRun also requires it to
+// be RUNNING.
+func (s *Service) instance(ctx context.Context, p iam.Principal, a acl.Action, id string, mustRun bool) (instances.Instance, error) {
+	inst, err := s.authorized(ctx, p, a, id)
 	if err != nil {
 		return instances.Instance{}, err
 	}
-	if running && (inst.Status != instances.StatusRunning || inst.Desired != instances.DesiredRunning) {
-		return instances.Instance{}, ErrNotRunning
+	if mustRun {
+		if err := running(inst); err != nil {
+			return instances.Instance{}, err
+		}
 	}
 	return inst, nil
-}
-
-// withNode runs fn against the instance's node.
-func (s *Service) withNode(inst instances.Instance, fn func(Node) error) error {
-	return withNode(s.connect, inst, fn)
-}
-
-// withNode connects to the instance's node for fn.
-func withNode(connect Connector, inst instances.Instance, fn func(Node) error) error {
-	n, err := open(connect, inst)
-	if err != nil {
-		return err
-	}
-	defer n.Close()
-	return fn(n)
 }
 
 // pushOrUndo pushes a definition whose row was just inserted to the node,
@@ -263,8 +233,8 @@ func (s *Service) UpdateTopic(ctx context.Context, p iam.Principal, instanceID, 
 		t.Remark = r
 	}
 	if t.MaxSendTPS != old.MaxSendTPS {
-		if inst.Status != instances.StatusRunning || inst.Desired != instances.DesiredRunning {
-			return Topic{}, ErrNotRunning
+		if err := running(inst); err != nil {
+			return Topic{}, err
 		}
 		if err := s.withNode(inst, func(n Node) error { return updateTopic(ctx, n, t) }); err != nil {
 			return Topic{}, err
@@ -286,8 +256,8 @@ func (s *Service) DeleteTopic(ctx context.Context, p iam.Principal, instanceID, 
 	if _, err := s.store.GetTopic(ctx, instanceID, name); err != nil {
 		return err
 	}
-	if inst.Status != instances.StatusRunning || inst.Desired != instances.DesiredRunning {
-		return ErrNotRunning
+	if err := running(inst); err != nil {
+		return err
 	}
 	err = s.withNode(inst, func(n Node) error {
 		if _, err := n.DeleteTopic(ctx, &adminpb.DeleteTopicRequest{Name: name}); err != nil && status.Code(err) != codes.NotFound {
@@ -463,8 +433,8 @@ func (s *Service) UpdateGroup(ctx context.Context, p iam.Principal, instanceID, 
 		g.Remark = r
 	}
 	if !proto.Equal(GroupRequest(g), GroupRequest(old)) { // a change the node enforces
-		if inst.Status != instances.StatusRunning || inst.Desired != instances.DesiredRunning {
-			return Group{}, ErrNotRunning
+		if err := running(inst); err != nil {
+			return Group{}, err
 		}
 		if err := s.withNode(inst, func(n Node) error { return updateGroup(ctx, n, g) }); err != nil {
 			return Group{}, err
@@ -486,8 +456,8 @@ func (s *Service) DeleteGroup(ctx context.Context, p iam.Principal, instanceID, 
 	if _, err := s.store.GetGroup(ctx, instanceID, groupID); err != nil {
 		return err
 	}
-	if inst.Status != instances.StatusRunning || inst.Desired != instances.DesiredRunning {
-		return ErrNotRunning
+	if err := running(inst); err != nil {
+		return err
 	}
 	err = s.withNode(inst, func(n Node) error {
 		if _, err := n.DeleteGroup(ctx, &adminpb.DeleteGroupRequest{Name: groupID}); err != nil && status.Code(err) != codes.NotFound {

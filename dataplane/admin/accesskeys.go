@@ -75,32 +75,8 @@ func (v *service) ListAccessKeys(ctx context.Context, _ *adminpb.ListAccessKeysR
 
 // toAccessKey converts k without its secret.
 func toAccessKey(k acl.AccessKey) *adminpb.AccessKey {
-	out := &adminpb.AccessKey{AccessKey: k.AccessKey, Enabled: k.Enabled, SourceCidrs: k.SourceCIDRs}
-	for _, p := range k.Permissions {
-		pp := &adminpb.Permission{ResourceName: p.ResourceName}
-		switch p.ResourceType {
-		case acl.ResourceTopic:
-			pp.ResourceType = adminpb.ResourceType_RESOURCE_TYPE_TOPIC
-		case acl.ResourceGroup:
-			pp.ResourceType = adminpb.ResourceType_RESOURCE_TYPE_GROUP
-		}
-		for _, a := range p.Actions {
-			switch a {
-			case acl.ActionPub:
-				pp.Actions = append(pp.Actions, adminpb.Action_ACTION_PUB)
-			case acl.ActionSub:
-				pp.Actions = append(pp.Actions, adminpb.Action_ACTION_SUB)
-			}
-		}
-		switch p.Decision {
-		case acl.Allow:
-			pp.Decision = adminpb.Decision_DECISION_ALLOW
-		case acl.Deny:
-			pp.Decision = adminpb.Decision_DECISION_DENY
-		}
-		out.Permissions = append(out.Permissions, pp)
-	}
-	return out
+	k.SecretKey = ""
+	return adminpb.AccessKeyOf(k)
 }
 
 func fromAccessKey(k *adminpb.AccessKey) (acl.AccessKey, error) {

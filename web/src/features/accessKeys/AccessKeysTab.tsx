@@ -1,13 +1,13 @@
-import { DeleteOutlined, EditOutlined, PlusOutlined, ReloadOutlined } from '@ant-design/icons';
+import { PlusOutlined, ReloadOutlined } from '@ant-design/icons';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { App, Button, Empty, Flex, Switch, Table, Tag, Tooltip, Typography } from 'antd';
 import { useState } from 'react';
 import { errorMessage } from '../../api/problem';
 import { accessKeysQuery, deleteAccessKeyMutation, updateAccessKeyMutation } from '../../api/queries/accessKeys';
 import type { AccessKey, AccessKeyPermission, CreatedAccessKey } from '../../api/types';
+import { createdColumn, rowActionsColumn } from '../../components/tableColumns';
 import { CursorPager, useCursorPaging } from '../../components/CursorPager';
 import { QueryError } from '../../components/QueryError';
-import { formatRelative, formatTime } from '../../lib/format';
 import { AccessKeyFormModal } from './AccessKeyFormModal';
 import { AccessKeySecretModal } from './AccessKeySecretModal';
 
@@ -94,31 +94,8 @@ export function AccessKeysTab(props: { instanceId: string; canWrite: boolean }) 
         />
       ),
     },
-    {
-      title: 'Created',
-      dataIndex: 'createdAt',
-      key: 'created',
-      render: (v: string) => <Tooltip title={formatTime(v)}>{formatRelative(v)}</Tooltip>,
-    },
-    ...(canWrite
-      ? [
-          {
-            title: '',
-            key: 'actions',
-            align: 'right' as const,
-            render: (_: unknown, k: AccessKey) => (
-              <Flex gap={4} justify="flex-end">
-                <Tooltip title="Edit">
-                  <Button type="text" aria-label={`Edit ${k.accessKey}`} icon={<EditOutlined />} onClick={() => setForm({ key: k })} />
-                </Tooltip>
-                <Tooltip title="Delete">
-                  <Button type="text" danger aria-label={`Delete ${k.accessKey}`} icon={<DeleteOutlined />} onClick={() => confirmDelete(k)} />
-                </Tooltip>
-              </Flex>
-            ),
-          },
-        ]
-      : []),
+    createdColumn(),
+    ...(canWrite ? [rowActionsColumn((k: AccessKey) => k.accessKey, (k: AccessKey) => setForm({ key: k }), confirmDelete)] : []),
   ];
 
   return (

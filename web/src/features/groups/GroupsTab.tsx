@@ -1,4 +1,4 @@
-import { DeleteOutlined, EditOutlined, PlusOutlined, ReloadOutlined } from '@ant-design/icons';
+import { PlusOutlined, ReloadOutlined } from '@ant-design/icons';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { App, Button, Empty, Flex, Input, Table, Tag, Tooltip, Typography } from 'antd';
 import { useState } from 'react';
@@ -6,10 +6,10 @@ import { Link } from 'react-router';
 import { errorMessage } from '../../api/problem';
 import { deleteGroupMutation, groupLagQuery, groupsQuery } from '../../api/queries/groups';
 import type { ConsumerGroup, LagPoint } from '../../api/types';
+import { createdColumn, rowActionsColumn } from '../../components/tableColumns';
 import { CursorPager, useCursorPaging } from '../../components/CursorPager';
 import { QueryError } from '../../components/QueryError';
 import { Sparkline } from '../../components/Sparkline';
-import { formatRelative, formatTime } from '../../lib/format';
 import { formatCount } from '../../lib/money';
 import { GroupFormModal } from './GroupFormModal';
 
@@ -96,31 +96,8 @@ export function GroupsTab(props: { instanceId: string; canWrite: boolean }) {
       align: 'right' as const,
       render: (_: unknown, g: ConsumerGroup) => <LagCell instanceId={instanceId} groupId={g.groupId} />,
     },
-    {
-      title: 'Created',
-      dataIndex: 'createdAt',
-      key: 'created',
-      render: (v: string) => <Tooltip title={formatTime(v)}>{formatRelative(v)}</Tooltip>,
-    },
-    ...(canWrite
-      ? [
-          {
-            title: '',
-            key: 'actions',
-            align: 'right' as const,
-            render: (_: unknown, g: ConsumerGroup) => (
-              <Flex gap={4} justify="flex-end">
-                <Tooltip title="Edit">
-                  <Button type="text" aria-label={`Edit ${g.groupId}`} icon={<EditOutlined />} onClick={() => setForm({ group: g })} />
-                </Tooltip>
-                <Tooltip title="Delete">
-                  <Button type="text" danger aria-label={`Delete ${g.groupId}`} icon={<DeleteOutlined />} onClick={() => confirmDelete(g)} />
-                </Tooltip>
-              </Flex>
-            ),
-          },
-        ]
-      : []),
+    createdColumn(),
+    ...(canWrite ? [rowActionsColumn((g: ConsumerGroup) => g.groupId, (g: ConsumerGroup) => setForm({ group: g }), confirmDelete)] : []),
   ];
 
   return (

@@ -1,13 +1,13 @@
-import { DeleteOutlined, EditOutlined, PlusOutlined, ReloadOutlined } from '@ant-design/icons';
+import { PlusOutlined, ReloadOutlined } from '@ant-design/icons';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { App, Button, Empty, Flex, Input, Select, Table, Tag, Tooltip, Typography } from 'antd';
 import { useState } from 'react';
 import { errorMessage } from '../../api/problem';
 import { deleteTopicMutation, topicQuery, topicsQuery } from '../../api/queries/topics';
 import type { MessageType, Topic } from '../../api/types';
+import { createdColumn, rowActionsColumn } from '../../components/tableColumns';
 import { CursorPager, useCursorPaging } from '../../components/CursorPager';
 import { QueryError } from '../../components/QueryError';
-import { formatRelative, formatTime } from '../../lib/format';
 import { formatCount } from '../../lib/money';
 import { messageTypeLabel, messageTypes } from './messageTypes';
 import { TopicFormModal } from './TopicFormModal';
@@ -86,31 +86,8 @@ export function TopicsTab(props: { instanceId: string; canWrite: boolean }) {
       align: 'right' as const,
       render: (_: unknown, t: Topic) => <MessagesCell instanceId={instanceId} topicName={t.topicName} />,
     },
-    {
-      title: 'Created',
-      dataIndex: 'createdAt',
-      key: 'created',
-      render: (v: string) => <Tooltip title={formatTime(v)}>{formatRelative(v)}</Tooltip>,
-    },
-    ...(canWrite
-      ? [
-          {
-            title: '',
-            key: 'actions',
-            align: 'right' as const,
-            render: (_: unknown, t: Topic) => (
-              <Flex gap={4} justify="flex-end">
-                <Tooltip title="Edit">
-                  <Button type="text" aria-label={`Edit ${t.topicName}`} icon={<EditOutlined />} onClick={() => setForm({ topic: t })} />
-                </Tooltip>
-                <Tooltip title="Delete">
-                  <Button type="text" danger aria-label={`Delete ${t.topicName}`} icon={<DeleteOutlined />} onClick={() => confirmDelete(t)} />
-                </Tooltip>
-              </Flex>
-            ),
-          },
-        ]
-      : []),
+    createdColumn(),
+    ...(canWrite ? [rowActionsColumn((t: Topic) => t.topicName, (t: Topic) => setForm({ topic: t }), confirmDelete)] : []),
   ];
 
   const filtered = !!(name || messageType);
